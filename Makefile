@@ -1,0 +1,52 @@
+# Savitarna. A newcomer needs two targets: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: install translations messages run test lint e2e unit clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Compile the catalogues (fuzzy entries are never compiled).
+translations: install
+	$(BIN)/pybabel compile --domain messages --directory translations
+
+# For developers: re-extract the strings and merge them into the catalogues.
+messages: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_ngettext:1,2 \
+		--no-location --sort-output --project Savitarna --output-file translations/messages.pot .
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+# Install, migrate the SQLite database, load the demo tenants and contracts, serve.
+run: translations
+	APP_ENV=development $(FLASK) db upgrade
+	APP_ENV=development $(FLASK) tenants load data/tenants.toml
+	APP_ENV=development $(FLASK) contracts import elektrum data/elektrum-contracts.csv
+	APP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The whole suite: unit, integration (SQLite, and PostgreSQL when
+# TEST_DATABASE_URL is set) and browser tests.
+test: translations
+	$(BIN)/python -m pytest
+
+unit: translations
+	$(BIN)/python -m pytest tests
+
+e2e: translations
+	$(BIN)/python -m pytest e2e
+
+lint: install
+	$(BIN)/ruff check webapp tests e2e
+	$(BIN)/ruff format --check webapp tests e2e
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

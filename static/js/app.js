@@ -1,0 +1,47 @@
+/* Progressive enhancement around htmx. Everything works without this file:
+   it keeps aria-invalid in step with the error lines that live checks swap,
+   announces new errors politely, and re-checks a field that shows an error while
+   it is being corrected (so the error goes the moment it is fixed). */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.remove("no-js");
+  root.classList.add("js");
+
+  function controlsOf(errorLine) {
+    return document.querySelectorAll('[aria-describedby~="' + errorLine.id + '"]');
+  }
+
+  function sync(errorLine, announce) {
+    var hasError = errorLine.textContent.trim() !== "";
+    controlsOf(errorLine).forEach(function (control) {
+      control.setAttribute("aria-invalid", hasError ? "true" : "false");
+    });
+    var wrapper = errorLine.closest(".field");
+    if (wrapper) wrapper.classList.toggle("field--error", hasError);
+    if (announce && hasError) {
+      var live = document.getElementById("live-region");
+      if (live) live.textContent = errorLine.textContent.trim();
+    }
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    var line = target && target.id ? document.getElementById(target.id) : null;
+    if (line && line.classList.contains("field-error")) sync(line, true);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var line = event.detail.target;
+    if (line && line.classList && line.classList.contains("field-error")) sync(line, false);
+  });
+
+  var timers = new WeakMap();
+  document.addEventListener("input", function (event) {
+    var control = event.target;
+    if (!control.matches || !control.matches('[aria-invalid="true"][hx-post]')) return;
+    clearTimeout(timers.get(control));
+    timers.set(control, setTimeout(function () {
+      if (window.htmx) window.htmx.trigger(control, "revalidate");
+    }, 300));
+  });
+})();

@@ -1,0 +1,134 @@
+"""Savitarna: registration and login self-service for utilities' customers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, flash, g, redirect, request, url_for
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .config import PROJECT_ROOT, load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, hooks, errors, CLI."""
+    instance = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(instance, config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        from .auth.flows import load_session_account
+
+        tenant = g.get("tenant")
+        return load_session_account(tenant, session_id) if tenant is not None else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from .messages import message
+
+        flash(message("LOGIN_REQUIRED"), "info")
+        return redirect(url_for("auth.login"))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import account, auth, mailbox, main, registration
+
+    for package in (main, auth, registration, account, mailbox):
+        app.register_blueprint(package.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .i18n import remember_language
+    from .security_headers import set_security_headers
+    from .tenants import add_tenant, pull_tenant
+
+    app.url_value_preprocessor(pull_tenant)
+    app.url_defaults(add_tenant)
+    app.after_request(remember_language)
+    app.after_request(set_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .htmx import render
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        return render("errors/expired.html", 400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render("errors/error.html", error.code, code=error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        db.session.rollback()
+        return render("errors/error.html", 500, code=500)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .htmx import live_check
+    from .i18n import LANGUAGE_NAMES, language_url
+    from .messages import rule_text
+
+    app.jinja_env.globals.update(
+        live_check=live_check,
+        language_url=language_url,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        rule_text=rule_text,
+    )
+
+    @app.context_processor
+    def tenant_context():
+        return {
+            "tenant": g.get("tenant"),
+            "settings": g.get("settings"),
+            "current_language": str(get_locale()),
+            "is_fragment": request.headers.get("HX-Request") == "true",
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)

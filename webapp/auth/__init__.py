@@ -1,0 +1,7 @@
+"""Login, logout, emailed links (confirm, activate, reset) and 'send again'."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
+
+from . import views  # noqa: E402,F401

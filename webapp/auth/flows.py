@@ -1,0 +1,153 @@
+"""Authentication and emailed links. Answers never reveal whether an email has
+an account: the views show the same page for known and unknown addresses."""
+
+from __future__ import annotations
+
+import enum
+
+from flask import url_for
+from sqlalchemy import select, update
+
+from .. import mail
+from ..extensions import db
+from ..models import Account, Tenant, utcnow
+from ..registration.flows import find_account, send_confirmation
+from ..security import (
+    consume_token,
+    find_token,
+    hash_password,
+    issue_token,
+    revoke_tokens,
+    token_usable,
+    verify_password,
+)
+from ..tenants import TenantSettings
+
+
+class LoginFailed(Exception):
+    """Wrong email or password: deliberately one error for both."""
+
+
+class EmailUnconfirmed(Exception):
+    """Right password, but the address was never confirmed."""
+
+
+def authenticate(tenant: Tenant, email: str, password: str) -> Account:
+    account = find_account(tenant, email)
+    if not verify_password(account, password):
+        raise LoginFailed
+    if account.email_confirmed_at is None:
+        # Safe to say: only someone who knows the password learns it.
+        raise EmailUnconfirmed
+    db.session.commit()  # keeps a re-hash made by verify_password
+    return account
+
+
+def end_sessions(account: Account) -> None:
+    """Every session of the account stops working, on every instance."""
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(session_epoch=Account.session_epoch + 1)
+    )
+    db.session.refresh(account)
+
+
+class Confirmation(enum.Enum):
+    CONFIRMED = "confirmed"
+    ALREADY = "already"
+    INVALID = "invalid"
+
+
+def confirm_email(tenant: Tenant, secret: str) -> tuple[Confirmation, Account | None]:
+    """Confirm the address behind a residential link. Opening the link twice, or
+    in two tabs at once, confirms once and then says it is already confirmed."""
+    token = find_token(tenant.id, ("confirm",), secret)
+    if token is None:
+        return Confirmation.INVALID, None
+    account = token.account
+    if token_usable(token) and consume_token(token):
+        if account.email_confirmed_at is None:
+            account.email_confirmed_at = utcnow()
+        db.session.commit()
+        return Confirmation.CONFIRMED, account
+    db.session.rollback()
+    if account.email_confirmed_at is not None:
+        return Confirmation.ALREADY, account
+    return Confirmation.INVALID, None
+
+
+def link_account(tenant: Tenant, purposes: tuple[str, ...], secret: str) -> Account | None:
+    """The account behind a still usable activation or reset link, or None."""
+    token = find_token(tenant.id, purposes, secret)
+    return token.account if token_usable(token) else None
+
+
+def set_password_from_link(
+    tenant: Tenant, purposes: tuple[str, ...], secret: str, password: str
+) -> Account | None:
+    """Use an activation or reset link: save the password, confirm the address
+    (the link proves the mailbox), end older sessions and every other open link."""
+    token = find_token(tenant.id, purposes, secret)
+    if not token_usable(token) or not consume_token(token):
+        db.session.rollback()
+        return None
+    account = token.account
+    account.password_hash = hash_password(password)
+    account.password_changed_at = utcnow()
+    if account.email_confirmed_at is None:
+        account.email_confirmed_at = utcnow()
+    revoke_tokens(account)
+    end_sessions(account)
+    db.session.commit()
+    return account
+
+
+def request_password_reset(
+    tenant: Tenant, settings: TenantSettings, email: str, language: str
+) -> None:
+    """Email a reset link to a known address; do nothing visible otherwise."""
+    account = find_account(tenant, email)
+    if account is None:
+        return
+    secret = issue_token(account, "reset", settings.reset_hours)
+    mail.queue(
+        tenant,
+        settings,
+        "reset",
+        account.email,
+        account.language or language,
+        account=account,
+        link=url_for("auth.reset", tenant=tenant.slug, token=secret, _external=True),
+        hours=settings.reset_hours,
+    )
+    db.session.commit()
+    mail.deliver_queued()
+
+
+def resend_confirmation(tenant: Tenant, settings: TenantSettings, email: str) -> None:
+    """A new confirmation link for an unconfirmed account; nothing otherwise."""
+    account = find_account(tenant, email)
+    if account is None or account.email_confirmed_at is not None:
+        return
+    send_confirmation(tenant, settings, account)
+    db.session.commit()
+    mail.deliver_queued()
+
+
+def load_session_account(tenant: Tenant, session_id: str) -> Account | None:
+    """Flask-Login's loader: a session is valid only at the tenant that issued it,
+    and only while the account's session epoch is unchanged."""
+    try:
+        tenant_id, account_id, epoch = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None
+    if tenant_id != tenant.id:
+        return None
+    return db.session.scalar(
+        select(Account).where(
+            Account.id == account_id,
+            Account.tenant_id == tenant.id,
+            Account.session_epoch == epoch,
+        )
+    )

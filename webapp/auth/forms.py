@@ -1,0 +1,61 @@
+"""Forms of the login and emailed-link pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+
+from ..forms import (
+    CURRENT_PASSWORD_KW,
+    EMAIL_KW,
+    NEW_PASSWORD_KW,
+    MaxLength,
+    PasswordRules,
+    Required,
+    SameAs,
+    strip,
+)
+from ..policy import PASSWORD_CEILING, PasswordPolicy
+
+
+class LoginForm(FlaskForm):
+    # Login checks presence only: the one generic failure message comes from the flow.
+    email = EmailField(
+        _l("Login name (email)"),
+        filters=[strip],
+        validators=[Required("EMAIL_REQUIRED"), MaxLength(254)],
+        render_kw={**EMAIL_KW, "autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[Required("PASSWORD_REQUIRED"), MaxLength(PASSWORD_CEILING)],
+        render_kw=CURRENT_PASSWORD_KW,
+    )
+
+
+class EmailForm(FlaskForm):
+    """Forgot password and 'send the confirmation again'."""
+
+    email = EmailField(
+        _l("Email address"),
+        filters=[strip],
+        validators=[Required("EMAIL_REQUIRED"), MaxLength(254)],
+        render_kw={**EMAIL_KW, "autocomplete": "username"},
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """'Set new password', from an activation or reset link."""
+
+    password = PasswordField(_l("New password"), render_kw=NEW_PASSWORD_KW)
+    password2 = PasswordField(
+        _l("Repeat new password"),
+        validators=[Required("PASSWORD_REPEAT_REQUIRED"), SameAs("password")],
+        render_kw=NEW_PASSWORD_KW,
+    )
+
+    def __init__(self, policy: PasswordPolicy, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+        self.password.validators = [Required("PASSWORD_NEW_REQUIRED"), PasswordRules(policy)]

@@ -1,0 +1,155 @@
+"""Login and emailed-link pages. Thin: forms check input, flows decide."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db
+from ..htmx import render
+from ..messages import message
+from ..tenants import current_settings
+from . import bp
+from .flows import (
+    Confirmation,
+    EmailUnconfirmed,
+    LoginFailed,
+    authenticate,
+    confirm_email,
+    end_sessions,
+    link_account,
+    request_password_reset,
+    resend_confirmation,
+    set_password_from_link,
+)
+from .forms import EmailForm, LoginForm, NewPasswordForm
+
+
+def _start_session(account) -> None:
+    # A fresh session at login: nothing set before it (by anyone) survives.
+    language = session.get("_locale")
+    session.clear()
+    if language:
+        session["_locale"] = language
+    login_user(account)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def login():
+    """The utility's login page, with links to register and reset the password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            account = authenticate(g.tenant, form.email.data, form.password.data)
+        except LoginFailed:
+            error = message("LOGIN_FAILED")
+        except EmailUnconfirmed:
+            error = message("LOGIN_UNCONFIRMED")
+            session["resend_email"] = form.email.data
+        else:
+            _start_session(account)
+            return redirect(url_for("account.home"), 303)
+    elif not form.is_submitted():
+        form.email.data = session.pop("login_email", None)
+    failed = bool(error or form.errors)
+    return render("auth/login.html", 422 if failed else 200, form=form, error=error)
+
+
+@bp.post("/logout")
+def logout():
+    """Log out: this session and every other session of the account end."""
+    if current_user.is_authenticated:
+        end_sessions(current_user._get_current_object())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(message("LOGGED_OUT"), "info")
+    return redirect(url_for(".login"), 303)
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    """The residential confirmation link: confirm, then the login page with the
+    email filled in. Works in any browser: it needs nothing but the link."""
+    outcome, account = confirm_email(g.tenant, token)
+    if outcome is Confirmation.INVALID:
+        return render("auth/link_invalid.html", 410, purpose="confirm")
+    session["login_email"] = account.email
+    key = "EMAIL_CONFIRMED" if outcome is Confirmation.CONFIRMED else "EMAIL_ALREADY_CONFIRMED"
+    flash(message(key), "success")
+    return redirect(url_for(".login"), 303)
+
+
+def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
+    account = link_account(g.tenant, purposes, token)
+    if account is None:
+        return render("auth/link_invalid.html", 410, purpose=purposes[0])
+    form = NewPasswordForm(current_settings().password)
+    if form.validate_on_submit():
+        account = set_password_from_link(g.tenant, purposes, token, form.password.data)
+        if account is None:
+            return render("auth/link_invalid.html", 410, purpose=purposes[0])
+        _start_session(account)
+        flash(message("PASSWORD_SET"), "success")
+        return redirect(url_for("account.home"), 303)
+    return render(template, 422 if form.errors else 200, form=form, account=account)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token: str):
+    """The business confirmation link: 'set new password', then the account page.
+    Opening the link does not use it up; saving the password does."""
+    return _new_password_page(token, ("activate",), "auth/activate.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """The reset link: a new password under the tenant's policy, then logged in."""
+    return _new_password_page(token, ("reset",), "auth/reset.html")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    """'Forgot your password?': the same answer whether or not the email is known."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        request_password_reset(g.tenant, g.settings, form.email.data, str(get_locale()))
+        return render("auth/link_sent.html", purpose="reset", email=form.email.data)
+    return render("auth/forgot.html", 422 if form.errors else 200, form=form)
+
+
+@bp.route("/resend", methods=["GET", "POST"])
+def resend():
+    """'Send the confirmation email again': the same answer for any address."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        resend_confirmation(g.tenant, g.settings, form.email.data)
+        return render("auth/link_sent.html", purpose="confirm", email=form.email.data)
+    if not form.is_submitted():
+        form.email.data = session.pop("resend_email", None)
+    return render("auth/resend.html", 422 if form.errors else 200, form=form)
+
+
+@bp.post("/password-rules")
+def password_rules():
+    """The password checklist (htmx): every rule of the tenant's policy met or
+    unmet, and whether the repeated password matches. Used by every page that
+    sets a password."""
+    password = request.form.get("password", "")[:200]
+    repeat = request.form.get("password2", "")[:200]
+    policy = current_settings().password
+    match = None
+    if repeat:
+        match = message("PASSWORDS_MATCH") if repeat == password else message("PASSWORD_MISMATCH")
+    return render(
+        "_macros/password_rules.html",
+        policy=policy,
+        checks=policy.check(password) if password else None,
+        match=match,
+        matched=repeat == password,
+        oob=True,
+    )

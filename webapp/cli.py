@@ -1,0 +1,86 @@
+"""flask commands: tenants, contracts, outbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from . import mail
+from .contracts import ContractImportError, import_contracts
+from .extensions import db
+from .models import OutboxMessage, Tenant
+from .tenants import TenantDataError, load_tenants, settings_for
+
+tenants_cli = AppGroup("tenants", help="Utilities (tenants) and their settings.")
+contracts_cli = AppGroup("contracts", help="Contract registries.")
+outbox_cli = AppGroup("outbox", help="Outgoing email.")
+
+
+@tenants_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def tenants_load(path: Path):
+    """Create or update every tenant in the TOML file PATH (all or nothing)."""
+    try:
+        created, updated = load_tenants(path)
+    except TenantDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"tenants: {created} created, {updated} updated")
+
+
+@tenants_cli.command("list")
+def tenants_list():
+    """Print the tenants with their profile."""
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+        settings = settings_for(tenant)
+        state = "" if tenant.active else " (inactive)"
+        click.echo(f"{tenant.slug}\t{settings.profile}\t{settings.product_name}{state}")
+
+
+@contracts_cli.command("import")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def contracts_import(tenant_slug: str, path: Path):
+    """Upsert TENANT's contract registry from a CSV with the header
+    contract_number,company_code,status. Any bad row: nothing is written."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+    if tenant is None:
+        raise click.ClickException(f"no tenant {tenant_slug!r}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc})") from exc
+    try:
+        result = import_contracts(tenant, settings_for(tenant), text)
+    except ContractImportError as exc:
+        for problem in exc.problems:
+            click.echo(f"{path}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s); nothing was imported") from exc
+    click.echo(
+        f"contracts: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+
+
+@outbox_cli.command("send")
+def outbox_send():
+    """Deliver the messages that are due over MAIL_URL."""
+    sent, failed = mail.deliver()
+    click.echo(f"outbox: {sent} sent, {failed} failed")
+
+
+@outbox_cli.command("status")
+def outbox_status():
+    """Count the messages waiting and failed."""
+    waiting = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    )
+    click.echo(f"outbox: {waiting} not sent")
+
+
+def init_app(app: Flask) -> None:
+    for group in (tenants_cli, contracts_cli, outbox_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,86 @@
+"""Settings: defaults, then the environment. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the app refuses to start."""
+
+
+def _secret_key(env: str, instance_path: Path) -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    if key:
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY must be set outside development (APP_ENV=production).")
+    # Development and tests get a random key kept in the instance folder, so a
+    # restart keeps sessions and emailed links valid. It is never a shared default.
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from defaults, the environment and overrides."""
+    overrides = dict(overrides or {})
+    env = overrides.get("APP_ENV") or os.environ.get("APP_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
+    production = env == "production"
+
+    mail_url = os.environ.get("MAIL_URL", "")
+    config = {
+        "APP_ENV": env,
+        "TESTING": env == "testing",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance_path / 'savitarna.sqlite'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAIL_URL": mail_url,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Savitarna <no-reply@savitarna.localhost>"),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        # The mailbox page shows every outgoing message: a development tool only.
+        "MAILBOX_ENABLED": _flag("MAILBOX_ENABLED", default=not production and not mail_url),
+        "BABEL_DEFAULT_LOCALE": "lt",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Vilnius",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LANGUAGES": ("lt", "en"),
+        "WTF_CSRF_TIME_LIMIT": int(os.environ.get("CSRF_TIME_LIMIT", str(8 * 3600))),
+        "SESSION_COOKIE_NAME": "savitarna_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME", str(8 * 3600))),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        # OWASP's argon2id recommendation (m=19 MiB, t=2, p=1). Tests lower them.
+        "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "2")),
+        "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", str(19 * 1024))),
+        "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "1")),
+        "PREFERRED_URL_SCHEME": os.environ.get(
+            "PREFERRED_URL_SCHEME", "https" if production else "http"
+        ),
+    }
+    config.update(overrides)
+    config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
+    return config
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}

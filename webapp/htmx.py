@@ -1,0 +1,43 @@
+"""htmx conventions: one URL may answer a page or a fragment."""
+
+from __future__ import annotations
+
+from flask import Response, make_response, render_template, request
+
+
+def wants_fragment() -> bool:
+    """An htmx request that is neither boosted nor a history restore."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(template: str, status: int = 200, **context) -> Response:
+    """Render a template; every response that may differ by HX-Request says so."""
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(location: str) -> Response:
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = location
+    return response
+
+
+def live_check(url: str | None, field_id: str) -> dict[str, str]:
+    """htmx attributes of a live-checked input: checked on change (the person left
+    the field after editing it), and on "revalidate", which static/js/app.js sends
+    while a field that shows an error is being corrected."""
+    if not url:
+        return {}
+    return {
+        "hx-post": url,
+        "hx-trigger": "change, revalidate",
+        "hx-target": f"#{field_id}-error",
+        "hx-swap": "outerHTML",
+        "hx-include": "closest form",
+        "hx-sync": "this:replace",
+    }

@@ -1,0 +1,152 @@
+"""Email through a transactional outbox: a message is a row written in the same
+transaction as the change that causes it, then delivered after commit. A message
+that fails stays in the outbox and is retried with backoff by `flask outbox send`."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, g, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+
+from .extensions import db
+from .models import OutboxMessage, Tenant, utcnow
+from .tenants import TenantSettings
+
+SUBJECTS = {
+    "confirm": _l("Confirm your registration at %(product)s"),
+    "activate": _l("Confirm your registration and create a password at %(product)s"),
+    "already_registered": _l("You already have an account at %(product)s"),
+    "reset": _l("Reset your %(product)s password"),
+    "password_changed": _l("Your %(product)s password was changed"),
+}
+MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 120
+
+
+def queue(
+    tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
+) -> OutboxMessage:
+    """Render a message in the recipient's language and add it to the session.
+
+    The caller commits it together with the change it reports."""
+    with force_locale(language):
+        context.update(settings=settings, kind=kind, language=language)
+        subject = str(SUBJECTS[kind]) % {"product": settings.product_name}
+        message = OutboxMessage(
+            tenant_id=tenant.id,
+            kind=kind,
+            recipient=to,
+            subject=subject,
+            text_body=render_template(f"email/{kind}.txt", subject=subject, **context),
+            html_body=render_template(f"email/{kind}.html", subject=subject, **context),
+            language=language,
+        )
+    db.session.add(message)
+    g.setdefault("outbox_queued", []).append(message)
+    return message
+
+
+def deliver_queued() -> None:
+    """Deliver what this request queued; call after commit. Failures stay queued."""
+    messages = g.pop("outbox_queued", [])
+    if messages and current_app.config["MAIL_URL"]:
+        deliver(message_ids=[m.id for m in messages])
+
+
+def deliver(message_ids: list[int] | None = None, limit: int = 100) -> tuple[int, int]:
+    """Send due messages over SMTP; return (sent, failed).
+
+    Each message is claimed with a conditional UPDATE before it is sent, so two
+    workers or instances never send the same message twice."""
+    url = current_app.config["MAIL_URL"]
+    if not url:
+        return 0, 0
+    now = utcnow()
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts < MAX_ATTEMPTS,
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    )
+    if message_ids is not None:
+        query = query.where(OutboxMessage.id.in_(message_ids))
+    ids = list(db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
+    sent = failed = 0
+    for message_id in ids:
+        if not _claim(message_id):
+            continue
+        message = db.session.get(OutboxMessage, message_id)
+        try:
+            _send(url, message)
+        except (OSError, smtplib.SMTPException) as exc:
+            failed += 1
+            message.attempts += 1
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            message.next_attempt_at = utcnow() + timedelta(
+                seconds=30 * 2 ** min(message.attempts, 8)
+            )
+            current_app.logger.warning(
+                "mail %s to outbox retry: %s", message.id, message.last_error
+            )
+        else:
+            sent += 1
+            message.attempts += 1
+            message.sent_at = utcnow()
+            message.last_error = None
+        db.session.commit()
+    return sent, failed
+
+
+def _claim(message_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.sent_at.is_(None),
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        )
+        .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    sender_name, sender_address = parseaddr(current_app.config["MAIL_FROM"])
+    settings_name = message.tenant.settings.get("product_name") or sender_name
+    email = EmailMessage()
+    email["Subject"] = message.subject
+    email["From"] = formataddr((settings_name, sender_address))
+    email["To"] = message.recipient
+    email["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or None)
+    email["Content-Language"] = message.language
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def _send(url: str, message: OutboxMessage) -> None:
+    parts = urlsplit(url)
+    timeout = current_app.config["MAIL_TIMEOUT"]
+    if parts.scheme == "smtps":
+        client = smtplib.SMTP_SSL(
+            parts.hostname, parts.port or 465, timeout=timeout, context=ssl.create_default_context()
+        )
+    elif parts.scheme == "smtp":
+        client = smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout)
+    else:
+        raise smtplib.SMTPException(f"MAIL_URL scheme must be smtp or smtps, not {parts.scheme!r}")
+    with client:
+        if parts.scheme == "smtp" and "starttls=1" in parts.query:
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(build_email(message))

@@ -1,0 +1,82 @@
+"""Every user-facing message of the flows and forms, by key. Tests refer to the
+keys; translators see one place. Each says how to fix the problem, in the words
+of the field's label."""
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+
+MESSAGES = {
+    # Registration and profile fields
+    "FIRST_NAME_REQUIRED": _l("Enter your first name."),
+    "LAST_NAME_REQUIRED": _l("Enter your last name."),
+    "NAME_INVALID": _l("Use letters only: spaces, hyphens and apostrophes are fine."),
+    "COMPANY_CODE_REQUIRED": _l("Enter your company code."),
+    "COMPANY_CODE_FORMAT": _l("A company code is 9 digits, for example 110053842."),
+    "COMPANY_CODE_CHECKSUM": _l(
+        "Check the company code: its last (check) digit does not match the others."
+    ),
+    "EMAIL_REQUIRED": _l("Enter your email address."),
+    "EMAIL_INVALID": _l("Enter an email address like name@example.com."),
+    "CUSTOMER_REQUIRED": _l("Choose Yes or No: are you a %(name)s customer?"),
+    "CONTRACT_REQUIRED": _l("Enter your contract number: it is on your monthly invoice."),
+    "CONTRACT_FORMAT": _l("Check the contract number: it looks like %(example)s."),
+    "CONTRACT_NOT_FOUND": _l(
+        "We found no active contract with this number for this company code. "
+        "Check both numbers or contact us."
+    ),
+    "PASSWORD_REQUIRED": _l("Enter a password."),
+    "PASSWORD_NEW_REQUIRED": _l("Enter a new password."),
+    "PASSWORD_CURRENT_REQUIRED": _l("Enter your current password."),
+    "PASSWORD_CURRENT_WRONG": _l("The current password is not correct: try again."),
+    "PASSWORD_WEAK": _l("The password must have: %(rules)s."),
+    "PASSWORD_FORBIDDEN_CHARACTER": _l(
+        "The password cannot contain “%(char)s”. Use letters, digits and these symbols: %(symbols)s"
+    ),
+    "PASSWORD_REPEAT_REQUIRED": _l("Repeat the password."),
+    "PASSWORD_MISMATCH": _l("The passwords do not match: type the same password in both fields."),
+    "PASSWORDS_MATCH": _l("The passwords match."),
+    "PHONE_INVALID": _l("Enter a phone number like 861234567 or +370 612 34567."),
+    "PHONE_REQUIRED": _l("Enter your phone number."),
+    "PHONE_NEEDED_FOR_SMS": _l(
+        "To accept SMS messages, enter your phone number, or untick “Accept SMS messages”."
+    ),
+    "TERMS_REQUIRED": _l("Tick the box to agree to the site rules."),
+    "VALUE_TOO_LONG": _l("This is too long: shorten it."),
+    # Login and links
+    "LOGIN_FAILED": _l(
+        "The email or password is incorrect. Check them and try again, or reset your password."
+    ),
+    "LOGIN_UNCONFIRMED": _l(
+        "Confirm your email address first: open the link we sent you, or ask for a new one."
+    ),
+    "LOGIN_REQUIRED": _l("Log in to see this page."),
+    "LOGGED_OUT": _l("You have logged out."),
+    "EMAIL_CONFIRMED": _l("Your email address is confirmed. Log in with your email and password."),
+    "EMAIL_ALREADY_CONFIRMED": _l("Your email address is already confirmed. Log in."),
+    "PASSWORD_SET": _l("Your password is saved. Welcome!"),
+    "PASSWORD_CHANGED": _l("Your password has been changed."),
+    "PREFERENCES_SAVED": _l("Your choices are saved."),
+}
+
+PASSWORD_RULES = {
+    "PW_RULE_MIN": lambda n, s: lazy_ngettext(
+        "at least %(num)d character", "at least %(num)d characters", n
+    ),
+    "PW_RULE_MAX": lambda n, s: lazy_ngettext(
+        "at most %(num)d character", "at most %(num)d characters", n
+    ),
+    "PW_RULE_UPPER": lambda n, s: _l("an upper-case letter"),
+    "PW_RULE_LOWER": lambda n, s: _l("a lower-case letter"),
+    "PW_RULE_DIGIT": lambda n, s: _l("a digit"),
+    "PW_RULE_SYMBOLS": lambda n, s: _l("only letters, digits and %(symbols)s", symbols=s),
+}
+
+
+def message(key: str, **params) -> str:
+    """The message for `key` in the current language."""
+    text = MESSAGES[key]
+    return str(text) % params if params else str(text)
+
+
+def rule_text(rule) -> str:
+    return str(PASSWORD_RULES[rule.key](rule.number, rule.symbols))

@@ -1,0 +1,165 @@
+"""Rules that decide whether a value is acceptable, as pure functions. Forms call
+them to produce messages; the password checklist shows each rule met or unmet."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+import phonenumbers
+
+RULE_KINDS = ("upper", "lower", "digit")
+# A hard ceiling whatever a tenant says, so hashing cannot be abused with huge input.
+PASSWORD_CEILING = 128
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the password checklist: a key for the message, and its number."""
+
+    key: str
+    number: int = 0
+    symbols: str = ""
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    min_length: int = 8
+    max_length: int = 64
+    require: tuple[str, ...] = RULE_KINDS
+    # None: any character is allowed. A string: letters, digits and these only.
+    allowed_symbols: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> PasswordPolicy:
+        policy = cls(
+            min_length=data.get("min_length", 8),
+            max_length=data.get("max_length", 64),
+            require=tuple(data.get("require", RULE_KINDS)),
+            allowed_symbols=data.get("allowed_symbols"),
+        )
+        if not isinstance(policy.min_length, int) or not 6 <= policy.min_length <= 64:
+            raise ValueError("min_length must be a whole number from 6 to 64")
+        if not isinstance(policy.max_length, int) or not (
+            policy.min_length <= policy.max_length <= PASSWORD_CEILING
+        ):
+            raise ValueError(f"max_length must be from min_length to {PASSWORD_CEILING}")
+        unknown = set(policy.require) - set(RULE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown rules in require: {', '.join(sorted(unknown))}")
+        if policy.allowed_symbols is not None and (
+            not isinstance(policy.allowed_symbols, str)
+            or any(c.isalnum() or c.isspace() for c in policy.allowed_symbols)
+        ):
+            raise ValueError("allowed_symbols must be a string of punctuation characters")
+        return policy
+
+    @property
+    def rules(self) -> list[Rule]:
+        rules = [Rule("PW_RULE_MIN", self.min_length)]
+        if self.max_length < PASSWORD_CEILING:
+            rules.append(Rule("PW_RULE_MAX", self.max_length))
+        rules += [Rule(f"PW_RULE_{kind.upper()}") for kind in self.require]
+        if self.allowed_symbols is not None:
+            rules.append(Rule("PW_RULE_SYMBOLS", symbols=self.symbols_display))
+        return rules
+
+    @property
+    def symbols_display(self) -> str:
+        return " ".join(self.allowed_symbols or "")
+
+    def check(self, password: str) -> list[tuple[Rule, bool]]:
+        """Every rule with whether `password` meets it, in display order."""
+        return [(rule, self._meets(rule, password)) for rule in self.rules]
+
+    def _meets(self, rule: Rule, password: str) -> bool:
+        match rule.key:
+            case "PW_RULE_MIN":
+                return len(password) >= self.min_length
+            case "PW_RULE_MAX":
+                return len(password) <= self.max_length
+            case "PW_RULE_UPPER":
+                return any(c.isupper() for c in password)
+            case "PW_RULE_LOWER":
+                return any(c.islower() for c in password)
+            case "PW_RULE_DIGIT":
+                return any(c in string.digits for c in password)
+            case "PW_RULE_SYMBOLS":
+                return self.forbidden_character(password) is None
+        raise AssertionError(rule.key)
+
+    def forbidden_character(self, password: str) -> str | None:
+        """The first character the policy does not allow, if any."""
+        for char in password:
+            if self.allowed_symbols is None:
+                if not char.isprintable():
+                    return char
+            elif not (char.isalpha() or char in string.digits or char in self.allowed_symbols):
+                return char
+        return None
+
+    def passwordrules(self) -> str:
+        """The `passwordrules` attribute value, so password managers generate a fit."""
+        parts = [f"minlength: {self.min_length}", f"maxlength: {min(self.max_length, 64)}"]
+        classes = {"upper": "upper", "lower": "lower", "digit": "digit"}
+        parts += [f"required: {classes[kind]}" for kind in self.require]
+        allowed = "upper, lower, digit"
+        if self.allowed_symbols is None:
+            allowed += ", special"
+        elif self.allowed_symbols:
+            allowed += ", [" + self.allowed_symbols.replace("]", "") + "]"
+        parts.append(f"allowed: {allowed}")
+        return "; ".join(parts) + ";"
+
+
+COMPANY_CODE_RE = re.compile(r"^\d{9}$")
+
+
+def normalise_company_code(value: str) -> str:
+    """Spaces (including no-break spaces a copy from a PDF brings) are tolerated."""
+    return re.sub(r"\s+", "", value or "")
+
+
+def company_code_checksum_ok(code: str) -> bool:
+    """Lithuanian legal entity code: 9 digits, the last a check digit.
+
+    Weights 1..8, sum mod 11; a remainder of 10 is retried with weights
+    3,4,5,6,7,8,9,1, and a second 10 means 0."""
+    if not COMPANY_CODE_RE.match(code):
+        return False
+    digits = [int(c) for c in code]
+    remainder = sum(d * w for d, w in zip(digits[:8], range(1, 9), strict=True)) % 11
+    if remainder == 10:
+        weights = (3, 4, 5, 6, 7, 8, 9, 1)
+        remainder = sum(d * w for d, w in zip(digits[:8], weights, strict=True)) % 11
+        if remainder == 10:
+            remainder = 0
+    return remainder == digits[8]
+
+
+def normalise_phone(value: str, region: str = "LT") -> str | None:
+    """E.164 form of a phone number, or None when it is not a valid number."""
+    if len(value) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """How a stored number is shown back to its owner."""
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+NAME_FORBIDDEN = re.compile(r"[<>\"{}\[\]\\/=;@#$%^*_+|~`0-9]")
+
+
+def name_acceptable(value: str) -> bool:
+    """Letters from any alphabet, spaces, hyphens, apostrophes and dots."""
+    return all(c.isprintable() for c in value) and not NAME_FORBIDDEN.search(value)

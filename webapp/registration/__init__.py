@@ -1,0 +1,8 @@
+"""Registration: the two profiles (business, residential), live checks, and the
+'check your email' page."""
+
+from flask import Blueprint
+
+bp = Blueprint("registration", __name__, url_prefix="/<tenant>")
+
+from . import views  # noqa: E402,F401

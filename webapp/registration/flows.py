@@ -1,0 +1,133 @@
+"""Registration's business rules: create the account, its link and its email in
+one transaction, and answer the same whether or not the email is known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import mail
+from ..extensions import db
+from ..models import Account, Contract, Tenant, utcnow
+from ..security import hash_password, issue_token
+from ..tenants import TenantSettings
+
+
+@dataclass
+class Registration:
+    """What the person typed, already checked by the form."""
+
+    first_name: str
+    last_name: str
+    email: str
+    language: str
+    password: str | None = None
+    company_code: str | None = None
+    is_customer: bool | None = None
+    contract_number: str | None = None
+    phone: str | None = None
+    invoices_by_email: bool = False
+    sms_consent: bool = False
+    terms_accepted: bool = False
+
+
+def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool:
+    """Whether the tenant's registry holds this active contract of this company."""
+    return (
+        db.session.scalar(
+            select(Contract.id)
+            .join(Tenant, Tenant.id == Contract.tenant_id)
+            .where(
+                Tenant.slug == tenant_slug,
+                Contract.contract_number == number,
+                Contract.company_code == company_code,
+                Contract.status == "active",
+            )
+        )
+        is not None
+    )
+
+
+def find_account(tenant: Tenant, email: str) -> Account | None:
+    return db.session.scalar(
+        select(Account).where(Account.tenant_id == tenant.id, Account.email == email.lower())
+    )
+
+
+def register_customer(tenant: Tenant, settings: TenantSettings, data: Registration) -> None:
+    """Create the account and send its link, or tell the owner of an existing
+    account by email. The caller shows the same 'check your email' page either way
+    (no account enumeration)."""
+    # Hash before looking anything up, so both branches cost the same time.
+    password_hash = hash_password(data.password) if data.password is not None else None
+    existing = find_account(tenant, data.email)
+    if existing is not None:
+        _send_already_registered(tenant, settings, existing, data.language)
+        db.session.commit()
+        mail.deliver_queued()
+        return
+
+    account = Account(
+        tenant_id=tenant.id,
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        language=data.language,
+        password_hash=password_hash,
+        password_changed_at=utcnow() if password_hash else None,
+    )
+    if settings.is_business:
+        account.company_code = data.company_code
+        account.is_customer = data.is_customer
+        account.contract_number = data.contract_number if data.is_customer else None
+    else:
+        account.phone = data.phone
+        account.invoices_by_email = data.invoices_by_email
+        account.sms_consent = data.sms_consent
+        account.terms_version = settings.terms_version
+        account.terms_accepted_at = utcnow()
+        account.terms_language = data.language
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A double click, or two tabs: the other request created the account.
+        db.session.rollback()
+        return
+    send_confirmation(tenant, settings, account)
+    db.session.commit()
+    mail.deliver_queued()
+
+
+def send_confirmation(tenant: Tenant, settings: TenantSettings, account: Account) -> None:
+    """Queue the confirmation link. A business account has no password yet, so its
+    link leads to 'set a new password'; a residential one's confirms the address."""
+    purpose = "activate" if account.password_hash is None else "confirm"
+    secret = issue_token(account, purpose, settings.confirm_hours)
+    endpoint = "auth.activate" if purpose == "activate" else "auth.confirm"
+    mail.queue(
+        tenant,
+        settings,
+        purpose,
+        account.email,
+        account.language,
+        account=account,
+        link=url_for(endpoint, tenant=tenant.slug, token=secret, _external=True),
+        hours=settings.confirm_hours,
+    )
+
+
+def _send_already_registered(tenant, settings, account: Account, language: str) -> None:
+    mail.queue(
+        tenant,
+        settings,
+        "already_registered",
+        account.email,
+        language,
+        account=account,
+        login_link=url_for("auth.login", tenant=tenant.slug, _external=True),
+        reset_link=url_for("auth.forgot", tenant=tenant.slug, _external=True),
+    )

@@ -1,0 +1,113 @@
+"""Password hashing (argon2id) and emailed single-use tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from .extensions import db
+from .models import Account, Token, utcnow
+
+
+def hasher() -> PasswordHasher:
+    app = current_app._get_current_object()
+    ph = app.extensions.get("savitarna.hasher")
+    if ph is None:
+        ph = PasswordHasher(
+            time_cost=app.config["ARGON2_TIME_COST"],
+            memory_cost=app.config["ARGON2_MEMORY_COST"],
+            parallelism=app.config["ARGON2_PARALLELISM"],
+        )
+        app.extensions["savitarna.hasher"] = ph
+    return ph
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def verify_password(account: Account | None, password: str) -> bool:
+    """Check a password; without an account, spend the same time on a dummy hash so
+    the answer takes as long whether or not the account exists."""
+    ph = hasher()
+    stored = account.password_hash if account is not None else None
+    if stored is None:
+        ph.hash(password)
+        return False
+    try:
+        ph.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ph.check_needs_rehash(stored):
+        account.password_hash = ph.hash(password)
+    return True
+
+
+PURPOSES = ("confirm", "activate", "reset")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(account: Account, purpose: str, hours: int) -> str:
+    """A new link secret for `account`; only its digest is stored."""
+    assert purpose in PURPOSES
+    secret = secrets.token_urlsafe(32)
+    db.session.add(
+        Token(
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            purpose=purpose,
+            digest=_digest(secret),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    return secret
+
+
+def find_token(tenant_id: int, purposes: tuple[str, ...], secret: str) -> Token | None:
+    """The token of this tenant with this secret, used or not, or None."""
+    if not secret or len(secret) > 100:
+        return None
+    return db.session.scalar(
+        select(Token).where(
+            Token.tenant_id == tenant_id,
+            Token.purpose.in_(purposes),
+            Token.digest == _digest(secret),
+        )
+    )
+
+
+def token_usable(token: Token | None) -> bool:
+    return token is not None and token.used_at is None and token.expires_at > utcnow()
+
+
+def consume_token(token: Token) -> bool:
+    """Mark the token used. One conditional UPDATE, so of two concurrent clicks on
+    the same link exactly one wins, on every database."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.id == token.id, Token.used_at.is_(None), Token.expires_at > utcnow())
+        .values(used_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def revoke_tokens(account: Account, purposes: tuple[str, ...] = PURPOSES) -> None:
+    """Kill every open link of the account: a new password ends them all."""
+    db.session.execute(
+        update(Token)
+        .where(
+            Token.account_id == account.id,
+            Token.purpose.in_(purposes),
+            Token.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )

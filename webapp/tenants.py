@@ -1,0 +1,258 @@
+"""Tenants (utilities) as data: the settings schema, the loader for the tenants
+file, and the per-request lookup that every tenant-scoped blueprint uses."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, g
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Tenant
+from .policy import PasswordPolicy
+
+PROFILES = ("business", "residential")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+PHONE_MODES = ("off", "optional", "required")
+
+
+class TenantDataError(ValueError):
+    """The tenants file says something the product cannot honour."""
+
+
+@dataclass(frozen=True)
+class ContractFormat:
+    pattern: str
+    example: str
+    registry: bool
+
+    def matches(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value) is not None
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """One utility's settings, validated. Texts are {language: text} mappings."""
+
+    slug: str
+    name: str
+    product_name: str
+    profile: str
+    brand_primary: str
+    brand_on_primary: str
+    brand_accent: str
+    logo: str | None
+    support_email: str
+    support_phone: str
+    password: PasswordPolicy
+    terms_version: str
+    terms_text: dict[str, str]
+    intro: dict[str, str]
+    phone: str = "optional"
+    invoices_by_email: bool = True
+    sms: bool = True
+    contract: ContractFormat | None = None
+    embed_origins: tuple[str, ...] = ()
+    confirm_hours: int = 24
+    reset_hours: int = 1
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_business(self) -> bool:
+        return self.profile == "business"
+
+    def text(self, texts: dict[str, str]) -> str:
+        """The text in the current language, falling back to Lithuanian."""
+        language = str(get_locale() or "lt")
+        return texts.get(language) or texts.get("lt") or next(iter(texts.values()), "")
+
+
+def parse_settings(data: dict[str, Any]) -> TenantSettings:
+    """Validate one tenant's mapping from the tenants file; raise TenantDataError."""
+    slug = _required(data, "slug", str)
+    where = f"tenant {slug!r}"
+    if not SLUG_RE.match(slug):
+        raise TenantDataError(f"{where}: slug must be 2-40 lower-case letters, digits or '-'.")
+    profile = _required(data, "profile", str)
+    if profile not in PROFILES:
+        raise TenantDataError(f"{where}: profile must be one of {', '.join(PROFILES)}.")
+    brand = data.get("brand", {})
+    colours = {
+        key: brand.get(key, default)
+        for key, default in (
+            ("primary", "#1f4e79"),
+            ("on_primary", "#ffffff"),
+            ("accent", "#1f4e79"),
+        )
+    }
+    for key, value in colours.items():
+        if not isinstance(value, str) or not COLOUR_RE.match(value):
+            raise TenantDataError(f"{where}: brand.{key} must be a colour like #12ab34.")
+    try:
+        policy = PasswordPolicy.from_mapping(data.get("password", {}))
+    except ValueError as exc:
+        raise TenantDataError(f"{where}: password: {exc}") from exc
+
+    registration = data.get("registration", {})
+    phone = registration.get("phone", "optional")
+    if phone not in PHONE_MODES:
+        raise TenantDataError(
+            f"{where}: registration.phone must be one of {', '.join(PHONE_MODES)}."
+        )
+
+    contract = None
+    if profile == "business":
+        spec = data.get("contract")
+        if not isinstance(spec, dict):
+            raise TenantDataError(f"{where}: a business tenant needs a [contract] table.")
+        pattern = _required(spec, "pattern", str, where)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise TenantDataError(
+                f"{where}: contract.pattern is not a regular expression: {exc}"
+            ) from exc
+        contract = ContractFormat(
+            pattern=pattern,
+            example=_required(spec, "example", str, where),
+            registry=bool(spec.get("registry", False)),
+        )
+        if not contract.matches(contract.example):
+            raise TenantDataError(f"{where}: contract.example does not match contract.pattern.")
+
+    terms = data.get("terms", {})
+    terms_text = terms.get("text", {})
+    if not isinstance(terms_text, dict) or "lt" not in terms_text:
+        raise TenantDataError(f"{where}: terms.text needs at least a Lithuanian ('lt') text.")
+    tokens = data.get("tokens", {})
+    support = data.get("support", {})
+    origins = tuple(data.get("embed_origins", ()))
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", origin):
+            raise TenantDataError(
+                f"{where}: embed origin {origin!r} must look like https://host[:port]."
+            )
+    hours = {
+        key: tokens.get(key, default)
+        for key, default in (("confirm_hours", 24), ("reset_hours", 1))
+    }
+    for key, value in hours.items():
+        if not isinstance(value, int) or not 0 < value <= 24 * 14:
+            raise TenantDataError(
+                f"{where}: tokens.{key} must be a whole number of hours, 1 to 336."
+            )
+
+    return TenantSettings(
+        slug=slug,
+        name=_required(data, "name", str, where),
+        product_name=_required(data, "product_name", str, where),
+        profile=profile,
+        brand_primary=colours["primary"],
+        brand_on_primary=colours["on_primary"],
+        brand_accent=colours["accent"],
+        logo=data.get("logo"),
+        support_email=support.get("email", ""),
+        support_phone=support.get("phone", ""),
+        password=policy,
+        terms_version=_required(terms, "version", str, where),
+        terms_text=terms_text,
+        intro=data.get("intro", {}),
+        phone=phone,
+        invoices_by_email=bool(registration.get("invoices_by_email", profile == "residential")),
+        sms=bool(registration.get("sms", profile == "residential")),
+        contract=contract,
+        embed_origins=origins,
+        confirm_hours=hours["confirm_hours"],
+        reset_hours=hours["reset_hours"],
+        raw=data,
+    )
+
+
+def _required(data: dict, key: str, kind: type, where: str = "tenant") -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+        raise TenantDataError(f"{where}: {key} is required ({kind.__name__}).")
+    return value
+
+
+def read_tenants_file(path: Path) -> list[dict[str, Any]]:
+    """Parse and validate the whole file before anything is written."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TenantDataError(f"{path}: {exc}") from exc
+    entries = document.get("tenants")
+    if not isinstance(entries, list) or not entries:
+        raise TenantDataError(f"{path}: expected one or more [[tenants]] tables.")
+    slugs = [parse_settings(entry).slug for entry in entries]
+    duplicates = {slug for slug in slugs if slugs.count(slug) > 1}
+    if duplicates:
+        raise TenantDataError(f"{path}: duplicate slugs: {', '.join(sorted(duplicates))}.")
+    return entries
+
+
+def load_tenants(path: Path) -> tuple[int, int]:
+    """Upsert every tenant of the file in one transaction; return (created, updated)."""
+    entries = read_tenants_file(path)
+    created = updated = 0
+    for entry in entries:
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == entry["slug"]))
+        if tenant is None:
+            tenant = Tenant(slug=entry["slug"])
+            db.session.add(tenant)
+            created += 1
+        else:
+            updated += 1
+        tenant.name = entry["name"]
+        tenant.settings = entry
+        tenant.active = bool(entry.get("active", True))
+    db.session.commit()
+    return created, updated
+
+
+_settings_cache: dict[tuple[int, Any], TenantSettings] = {}
+
+
+def settings_for(tenant: Tenant) -> TenantSettings:
+    """Parsed settings of a tenant row, cached until the row changes."""
+    key = (tenant.id, tenant.updated_at)
+    cached = _settings_cache.get(key)
+    if cached is None:
+        cached = parse_settings(tenant.settings)
+        _settings_cache[key] = cached
+    return cached
+
+
+def pull_tenant(endpoint: str | None, values: dict | None) -> None:
+    """url_value_preprocessor: turn the `<tenant>` URL part into g.tenant or a 404."""
+    if values is None or "tenant" not in values:
+        return
+    slug = values.pop("tenant")
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
+    if tenant is None:
+        abort(404)
+    g.tenant = tenant
+    g.settings = settings_for(tenant)
+
+
+def add_tenant(endpoint: str, values: dict) -> None:
+    """url_defaults: links inside a tenant's pages stay inside that tenant."""
+    if "tenant" in values or "tenant" not in g:
+        return
+    if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+        values["tenant"] = g.tenant.slug
+
+
+def current_tenant() -> Tenant:
+    return g.tenant
+
+
+def current_settings() -> TenantSettings:
+    return g.settings
