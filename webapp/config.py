@@ -43,8 +43,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config = {
         "APP_ENV": env,
         "TESTING": env == "testing",
-        "SQLALCHEMY_DATABASE_URI": os.environ.get(
-            "DATABASE_URL", f"sqlite:///{instance_path / 'savitarna.sqlite'}"
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'savitarna.sqlite'}")
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAIL_URL": mail_url,
@@ -77,6 +77,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
     return config
+
+
+def database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def _flag(name: str, default: bool) -> bool:
