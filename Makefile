@@ -21,7 +21,8 @@ translations: install
 
 # For developers: re-extract the strings and merge them into the catalogues.
 messages: install
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_ngettext:1,2 \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --ignore-dirs '.* .venv' \
+		--keywords _l --keywords lazy_gettext --keywords lazy_ngettext:1,2 \
 		--no-location --sort-output --project Savitarna --output-file translations/messages.pot .
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
 		--no-fuzzy-matching --ignore-obsolete

@@ -90,7 +90,7 @@ def app(database, tmp_path, monkeypatch):
     app = create_app(base_config(tmp_path, database))
     with app.app_context():
         for table in TABLES:
-            db.session.execute(text(f"DELETE FROM {table}"))
+            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constant names)
         db.session.commit()
         load_tenants(TENANTS_FILE)
         elektrum = db.session.scalar(select(Tenant).where(Tenant.slug == "elektrum"))
@@ -203,3 +203,76 @@ def register_velzio(client, app, **changes) -> str:
 
 def login(client, slug: str, email: str, password: str):
     return submit(client, f"/{slug}/", {"email": email, "password": password})
+
+
+def expected(app, key: str, language: str = "lt", **params) -> str:
+    """The message `key` as a page in `language` shows it (HTML-escaped)."""
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    from webapp.messages import message
+
+    with app.test_request_context("/"), force_locale(language):
+        return str(escape(message(key, **params)))
+
+
+def gettext_in(app, text: str, language: str = "lt", **params) -> str:
+    """A template string (not a message key) in `language`, HTML-escaped."""
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    with app.test_request_context("/"), force_locale(language):
+        return str(escape(gettext(text, **params)))
+
+
+def error_prefix(app, language: str = "lt") -> str:
+    """The start of an error page's title: the translation of "Error: %(title)s"."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/"), force_locale(language):
+        return gettext("Error: %(title)s", title="\x00").split("\x00")[0]
+
+
+TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def title_of(html: str) -> str:
+    match = TITLE_RE.search(html)
+    assert match, "the page has no <title>"
+    return match.group(1)
+
+
+def htmx_post(client, url: str, data: dict, page: str, **headers):
+    """Post as htmx would from `page`: HX-Request and the form's CSRF token."""
+    html = client.get(page, headers={"Accept-Language": "lt"}).get_data(as_text=True)
+    return client.post(
+        url,
+        data={"csrf_token": csrf_from(html), **data},
+        headers={"HX-Request": "true", "Accept-Language": "lt", **headers},
+    )
+
+
+ELEKTRUM_PASSWORD = "Stipru5Slaptaz"
+
+
+def register_elektrum(client, app, password: str = ELEKTRUM_PASSWORD, **changes) -> str:
+    """Register a business customer and set the password from the emailed link."""
+    data = {**ELEKTRUM_OK, **changes}
+    response = submit(client, "/elektrum/register", data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    link = link_in(outbox(app, data["email"])[-1], "/activate/")
+    response = submit(client, link, {"password": password, "password2": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return data["email"]
+
+
+def logout(client, slug: str):
+    html = client.get(f"/{slug}/account/").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the account page has no logout form"
+    return client.post(f"/{slug}/logout", data={"csrf_token": match.group(1)})
+
+
+def without_csrf(html: str) -> str:
+    """A page with its CSRF token values removed, to compare two sessions' pages."""
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r'\1"', html)

@@ -107,12 +107,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .htmx import live_check
+    from .htmx import integrity, live_check
     from .i18n import LANGUAGE_NAMES, language_url
     from .messages import rule_text
 
     app.jinja_env.globals.update(
         live_check=live_check,
+        integrity=integrity,
         language_url=language_url,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         rule_text=rule_text,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+import base64
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import Response, current_app, make_response, render_template, request
 
 
 def wants_fragment() -> bool:
@@ -41,3 +46,14 @@ def live_check(url: str | None, field_id: str) -> dict[str, str]:
         "hx-include": "closest form",
         "hx-sync": "this:replace",
     }
+
+
+@cache
+def _integrity(path: Path) -> str:
+    digest = hashlib.sha384(path.read_bytes()).digest()
+    return "sha384-" + base64.b64encode(digest).decode()
+
+
+def integrity(filename: str) -> str:
+    """The Subresource Integrity value of a static file, computed once."""
+    return _integrity(Path(current_app.static_folder) / filename)

@@ -127,9 +127,10 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["From"] = formataddr((settings_name, sender_address))
     email["To"] = message.recipient
     email["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or None)
-    email["Content-Language"] = message.language
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
+    # After the parts: making the message multipart drops Content-* headers set before.
+    email["Content-Language"] = message.language
     return email
 
 

@@ -101,7 +101,7 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         raise TenantDataError(f"{where}: password: {exc}") from exc
 
     registration = data.get("registration", {})
-    phone = registration.get("phone", "optional")
+    phone = registration.get("phone", "optional" if profile == "residential" else "off")
     if phone not in PHONE_MODES:
         raise TenantDataError(
             f"{where}: registration.phone must be one of {', '.join(PHONE_MODES)}."

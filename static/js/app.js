@@ -1,7 +1,8 @@
 /* Progressive enhancement around htmx. Everything works without this file:
    it keeps aria-invalid in step with the error lines that live checks swap,
-   announces new errors politely, and re-checks a field that shows an error while
-   it is being corrected (so the error goes the moment it is fixed). */
+   announces new errors politely, re-checks a field that shows an error while
+   it is being corrected (so the error goes the moment it is fixed), and checks
+   a field that was edited back to its old value when it is left. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -43,5 +44,21 @@
     timers.set(control, setTimeout(function () {
       if (window.htmx) window.htmx.trigger(control, "revalidate");
     }, 300));
+  });
+
+  // Typed in and then cleared back to what it was, a field fires no "change"
+  // when it is left, yet it was edited: check it on leaving all the same.
+  var edited = new WeakSet();
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[hx-post]")) edited.add(event.target);
+  });
+  document.addEventListener("change", function (event) {
+    edited.delete(event.target);
+  }, true);
+  document.addEventListener("focusout", function (event) {
+    var control = event.target;
+    if (!edited.has(control)) return;
+    edited.delete(control);
+    if (window.htmx) window.htmx.trigger(control, "revalidate");
   });
 })();

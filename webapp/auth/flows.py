@@ -32,14 +32,17 @@ class EmailUnconfirmed(Exception):
     """Right password, but the address was never confirmed."""
 
 
-def authenticate(tenant: Tenant, email: str, password: str) -> Account:
+def authenticate(tenant: Tenant, email: str, password: str, language: str) -> Account:
+    """The account behind these credentials. The language the person logs in
+    with becomes the language of their emails."""
     account = find_account(tenant, email)
     if not verify_password(account, password):
         raise LoginFailed
     if account.email_confirmed_at is None:
         # Safe to say: only someone who knows the password learns it.
         raise EmailUnconfirmed
-    db.session.commit()  # keeps a re-hash made by verify_password
+    account.language = language
+    db.session.commit()  # also keeps a re-hash made by verify_password
     return account
 
 

@@ -28,10 +28,7 @@ from .forms import EmailForm, LoginForm, NewPasswordForm
 
 def _start_session(account) -> None:
     # A fresh session at login: nothing set before it (by anyone) survives.
-    language = session.get("_locale")
     session.clear()
-    if language:
-        session["_locale"] = language
     login_user(account)
 
 
@@ -44,7 +41,7 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            account = authenticate(g.tenant, form.email.data, form.password.data)
+            account = authenticate(g.tenant, form.email.data, form.password.data, str(get_locale()))
         except LoginFailed:
             error = message("LOGIN_FAILED")
         except EmailUnconfirmed:

@@ -52,6 +52,10 @@ def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool
 
 
 def find_account(tenant: Tenant, email: str) -> Account | None:
+    # Login, forgot and resend take any text; PostgreSQL refuses a NUL in a query
+    # parameter, and no stored (validated) address contains one.
+    if "\x00" in email:
+        return None
     return db.session.scalar(
         select(Account).where(Account.tenant_id == tenant.id, Account.email == email.lower())
     )

@@ -1,0 +1,196 @@
+"""What the tests see of the UI: the labels (Lithuanian from the seeds, English
+msgids), other texts through the compiled catalogues, the mailbox JSON, and the
+few steps every flow repeats."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from urllib.parse import quote, urlsplit
+from urllib.request import urlopen
+
+import pytest
+from babel.support import Translations
+from playwright.sync_api import Locator, Page, expect
+
+from webapp.config import PROJECT_ROOT
+
+from .conftest import LiveServer
+
+LANGUAGES = ("lt", "en")
+PASSWORD = "Slapta123"
+
+LABELS = {
+    "lt": {
+        "first_name": "Vardas",
+        "last_name": "Pavardė",
+        "company_code": "Įmonės kodas",
+        "business_email": "El. paštas",
+        "customer": "Ar esate Elektrum klientas?",
+        "yes": "Taip",
+        "no": "Ne",
+        "contract": "Sutarties numeris",
+        "email": "El. pašto adresas",
+        "password": "Slaptažodis",
+        "password2": "Pakartokite slaptažodį",
+        "phone": "Telefono numeris",
+        "invoices": "Gauti sąskaitas el. paštu",
+        "sms": "Priimti SMS žinutes",
+        "terms": "Susipažinau ir sutinku su svetainės taisyklėmis",
+        "register": "Registruotis",
+        "new_password": "Naujas slaptažodis",
+        "new_password2": "Pakartokite naują slaptažodį",
+        "confirm": "Patvirtinti",
+        "login_email": "Prisijungimo vardas (el. paštas)",
+        "log_in": "Prisijungti",
+        "forgot": "Pamiršote slaptažodį?",
+    },
+    "en": {
+        "first_name": "First name",
+        "last_name": "Last name",
+        "company_code": "Company code",
+        "business_email": "Email",
+        "customer": "Are you a Elektrum customer?",
+        "yes": "Yes",
+        "no": "No",
+        "contract": "Contract number",
+        "email": "Email address",
+        "password": "Password",
+        "password2": "Repeat password",
+        "phone": "Phone number",
+        "invoices": "Receive invoices by email",
+        "sms": "Accept SMS messages",
+        "terms": "I have read and agree to the site rules",
+        "register": "Register",
+        "new_password": "New password",
+        "new_password2": "Repeat new password",
+        "confirm": "Confirm",
+        "login_email": "Login name (email)",
+        "log_in": "Log in",
+        "forgot": "Forgot your password?",
+    },
+}
+
+_catalogues: dict[str, Translations] = {}
+
+
+def t(msgid: str, lang: str, **params) -> str:
+    """`msgid` as the UI shows it in `lang`. A Lithuanian test fails when the
+    catalogue has no translation (fuzzy entries are never compiled)."""
+    if lang not in _catalogues:
+        _catalogues[lang] = Translations.load(str(PROJECT_ROOT / "translations"), [lang])
+    text = _catalogues[lang].gettext(msgid)
+    if lang == "lt" and text == msgid:
+        pytest.fail(f"no Lithuanian translation for {msgid!r}: run `make translations`?")
+    return text % params if params else text
+
+
+def unique_email(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def mailbox(server: LiveServer, to: str) -> list[dict]:
+    """The outbox for `to`, newest first, as QA reads it: the mailbox JSON."""
+    with urlopen(server(f"/_mailbox/messages.json?to={quote(to)}"), timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
+def link_in(text: str, marker: str) -> str:
+    """The first link in a plain-text email body whose path contains `marker`."""
+    for url in re.findall(r"https?://\S+", text):
+        if marker in urlsplit(url).path:
+            return url
+    raise AssertionError(f"no link with {marker!r} in:\n{text}")
+
+
+def label(text: str, more: bool = False) -> re.Pattern:
+    """A control's label in full. Playwright reads the label's text, which ends
+    with the required mark (aria-hidden, so a screen reader does not say it);
+    `more` lets it go on, as the terms label does with "(opens in a new tab)"."""
+    return re.compile("^" + re.escape(text) + (r"( |$)" if more else r"(\s*\*)?$"))
+
+
+class Ui:
+    """One person at one utility, in one language: opens pages and finds
+    controls the way a screen reader names them."""
+
+    def __init__(self, page: Page, server: LiveServer, tenant: str, lang: str):
+        self.page, self.server, self.tenant, self.lang = page, server, tenant, lang
+        self.labels = LABELS[lang]
+
+    def t(self, msgid: str, **params) -> str:
+        return t(msgid, self.lang, **params)
+
+    def open(self, path: str = "/"):
+        """A page of the tenant; English is asked for explicitly (then remembered)."""
+        url = self.server(f"/{self.tenant}{path}")
+        if self.lang != "lt":
+            url += ("&" if "?" in url else "?") + f"lang={self.lang}"
+        return self.page.goto(url)
+
+    def field(self, key: str) -> Locator:
+        return self.page.get_by_label(label(self.labels[key], more=key == "terms"))
+
+    def button(self, key: str) -> Locator:
+        return self.page.get_by_role("button", name=self.labels[key], exact=True)
+
+    def error_of(self, key: str) -> Locator:
+        """The error line that a control names in its aria-describedby."""
+        control_id = self.field(key).get_attribute("id")
+        return self.page.locator(f"[id='{control_id}-error']")
+
+    def submit(self, key: str = "register", status: int | None = None):
+        """Press a button that posts the form; check the status of the answer."""
+        with self.page.expect_navigation() as navigation:
+            self.button(key).click()
+        response = navigation.value
+        if status is not None:
+            assert response.status == status, response.url
+        return response
+
+    def fill_residential(self, email: str, password: str = PASSWORD):
+        self.field("first_name").fill("Ona")
+        self.field("last_name").fill("Onaitė")
+        self.field("email").fill(email)
+        self.field("password").fill(password)
+        self.field("password2").fill(password)
+        self.field("phone").fill("861234567")
+        self.field("invoices").check()
+        self.field("terms").check()
+
+    def fill_business(self, email: str, customer: bool, contract: str = ""):
+        self.field("first_name").fill("Jonas")
+        self.field("last_name").fill("Jonaitis")
+        self.field("company_code").fill("110053842")
+        self.field("business_email").fill(email)
+        self.field("yes" if customer else "no").check()
+        if contract:
+            self.field("contract").fill(contract)
+
+    def expect_sent(self, email: str):
+        """The 'check your email' page, naming the address."""
+        expect(self.page).to_have_url(re.compile(r"/register/sent$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(self.t("Check your email"))
+        expect(self.page.get_by_text(email)).to_be_visible()
+
+    def open_link(self, email: str, kind: str, marker: str):
+        """Open the newest `kind` email's link, as the person would."""
+        messages = [m for m in mailbox(self.server, email) if m["kind"] == kind]
+        assert messages, f"no {kind} email for {email}"
+        assert messages[0]["language"] == self.lang
+        return self.page.goto(link_in(messages[0]["text"], marker))
+
+    def set_new_password(self, password: str):
+        self.field("new_password").fill(password)
+        self.field("new_password2").fill(password)
+        self.submit("confirm")
+
+    def log_in(self, email: str, password: str, status: int | None = None):
+        self.field("login_email").fill(email)
+        self.field("password").fill(password)
+        return self.submit("log_in", status)
+
+    def expect_account_page(self):
+        expect(self.page).to_have_url(re.compile(rf"/{self.tenant}/account/?$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(self.t("My account"))

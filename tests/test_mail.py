@@ -1,0 +1,201 @@
+"""Email: both parts, the tenant's brand, the transactional outbox, SMTP
+delivery (to a real local server) with retries, and the development mailbox."""
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import (
+    ELEKTRUM_OK,
+    VELZIO_OK,
+    account,
+    link_in,
+    login,
+    outbox,
+    register_velzio,
+    submit,
+)
+
+from webapp import mail
+from webapp.extensions import db
+from webapp.models import OutboxMessage
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Collector:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (
+                envelope.rcpt_tos,
+                email.message_from_bytes(envelope.original_content, policy=email.policy.default),
+            )
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def every_kind(client, app):
+    """Produce each kind of email: confirm, already_registered, reset,
+    password_changed (velzio) and activate (elektrum)."""
+    register_velzio(client, app)
+    submit(app.test_client(), "/velzio/register", VELZIO_OK)
+    submit(app.test_client(), "/velzio/forgot", {"email": "ona@example.com"})
+    login(client, "velzio", "ona@example.com", "Slapta123")
+    submit(
+        client,
+        "/velzio/account/password",
+        {"current_password": "Slapta123", "password": "Naujas123", "password2": "Naujas123"},
+    )
+    submit(app.test_client(), "/elektrum/register", ELEKTRUM_OK)
+    messages = outbox(app)
+    assert sorted(m.kind for m in messages) == sorted(
+        ["confirm", "already_registered", "reset", "password_changed", "activate"]
+    )
+    return messages
+
+
+def test_every_email_has_text_html_product_name_and_brand(client, app):
+    brand = {
+        "velzio": ("MOKESTA savitarna", "#1b5e20"),
+        "elektrum": ("Elektrum verslo savitarna", "#b34700"),
+    }
+    for message in every_kind(client, app):
+        slug = "elektrum" if message.kind == "activate" else "velzio"
+        product, colour = brand[slug]
+        assert product in message.subject
+        assert message.text_body.strip() and "<html" not in message.text_body
+        assert message.html_body.lstrip().startswith("<!doctype html>")
+        assert colour in message.html_body
+        assert message.language == "lt"
+        with app.app_context():
+            built = mail.build_email(db.session.get(OutboxMessage, message.id))
+        types = [part.get_content_type() for part in built.walk()]
+        assert "text/plain" in types and "text/html" in types
+        assert built["Content-Language"] == "lt"
+        assert product in built["From"]
+
+
+def test_links_in_both_parts_match(client, app):
+    submit(client, "/velzio/register", VELZIO_OK)
+    [message] = outbox(app)
+    link = link_in(message, "/velzio/confirm/")
+    assert link in message.html_body
+
+
+def test_failed_registration_writes_no_email(client, app):
+    response = submit(client, "/velzio/register", {**VELZIO_OK, "terms": ""})
+    assert response.status_code == 422
+    assert outbox(app) == []
+
+
+def test_email_and_account_are_one_transaction(client, app, monkeypatch):
+    """If the email cannot be written, the account is not created either."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template store is down")
+
+    monkeypatch.setattr(mail, "render_template", broken)
+    with pytest.raises(RuntimeError):
+        submit(client, "/velzio/register", VELZIO_OK)
+    assert account(app, "velzio", "ona@example.com") is None
+    assert outbox(app) == []
+
+
+def test_deliver_sends_each_message_once(client, app, smtp):
+    controller, handler = smtp
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    submit(client, "/velzio/register", VELZIO_OK)  # delivered after commit
+    assert len(handler.messages) == 1
+    recipients, received = handler.messages[0]
+    assert recipients == ["ona@example.com"]
+    [stored] = outbox(app)
+    assert received["Subject"] == stored.subject
+    assert "MOKESTA savitarna" in received["Subject"]
+    received_text = received.get_body("plain").get_content()
+    assert received_text.split() == stored.text_body.split()
+    assert "#1b5e20" in received.get_body("html").get_content()
+    assert stored.sent_at is not None and stored.attempts == 1 and stored.last_error is None
+
+    with app.app_context():
+        assert mail.deliver() == (0, 0)
+    assert len(handler.messages) == 1
+
+
+def test_unreachable_server_keeps_the_message_for_retry(client, app):
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    app.config["MAIL_TIMEOUT"] = 2
+    response = submit(client, "/velzio/register", VELZIO_OK)
+    assert response.status_code == 303  # the customer is not bothered
+    [stored] = outbox(app)
+    assert stored.sent_at is None
+    assert stored.attempts == 1
+    assert stored.last_error
+    assert stored.next_attempt_at is not None
+
+
+def test_retry_later_delivers(client, app, smtp):
+    controller, handler = smtp
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    submit(client, "/velzio/register", VELZIO_OK)
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    with app.app_context():
+        # Not due yet: the backoff holds it back.
+        assert mail.deliver() == (0, 0)
+        db.session.execute(db.update(OutboxMessage).values(next_attempt_at=None))
+        db.session.commit()
+        assert mail.deliver() == (1, 0)
+    [stored] = outbox(app)
+    assert stored.sent_at is not None and stored.attempts == 2 and stored.last_error is None
+    assert len(handler.messages) == 1
+
+
+def test_outbox_cli(client, app, smtp):
+    controller, handler = smtp
+    submit(client, "/velzio/register", VELZIO_OK)
+    runner = app.test_cli_runner()
+    assert "outbox: 1 not sent" in runner.invoke(args=["outbox", "status"]).output
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    assert "outbox: 1 sent, 0 failed" in runner.invoke(args=["outbox", "send"]).output
+    assert "outbox: 0 not sent" in runner.invoke(args=["outbox", "status"]).output
+    assert len(handler.messages) == 1
+
+
+def test_mailbox_lists_messages(client, app):
+    submit(client, "/velzio/register", VELZIO_OK)
+    [message] = outbox(app)
+    page = client.get("/_mailbox/")
+    assert page.status_code == 200
+    assert message.subject in page.get_data(as_text=True)
+    shown = client.get(f"/_mailbox/{message.id}")
+    assert shown.status_code == 200
+    html = client.get(f"/_mailbox/{message.id}/html")
+    assert "sandbox" in html.headers["Content-Security-Policy"]
+    data = client.get("/_mailbox/messages.json?to=ona@example.com").get_json()
+    assert [m["kind"] for m in data] == ["confirm"]
+
+
+def test_mailbox_is_404_when_disabled(client, app):
+    submit(client, "/velzio/register", VELZIO_OK)
+    app.config["MAILBOX_ENABLED"] = False
+    for path in ("/_mailbox/", "/_mailbox/messages.json", "/_mailbox/1", "/_mailbox/1/html"):
+        assert client.get(path).status_code == 404
