@@ -51,7 +51,7 @@ LABELS = {
         "last_name": "Last name",
         "company_code": "Company code",
         "business_email": "Email",
-        "customer": "Are you a Elektrum customer?",
+        "customer": "Are you an existing Elektrum customer?",
         "yes": "Yes",
         "no": "No",
         "contract": "Contract number",

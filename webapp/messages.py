@@ -11,15 +11,15 @@ MESSAGES = {
     "LAST_NAME_REQUIRED": _l("Enter your last name."),
     "NAME_INVALID": _l("Use letters only: spaces, hyphens and apostrophes are fine."),
     "COMPANY_CODE_REQUIRED": _l("Enter your company code."),
-    "COMPANY_CODE_FORMAT": _l("A company code is 9 digits, for example 110053842."),
+    "COMPANY_CODE_FORMAT": _l("Enter the 9-digit company code, for example 110053842."),
     "COMPANY_CODE_CHECKSUM": _l(
         "Check the company code: its last (check) digit does not match the others."
     ),
     "EMAIL_REQUIRED": _l("Enter your email address."),
     "EMAIL_INVALID": _l("Enter an email address like name@example.com."),
-    "CUSTOMER_REQUIRED": _l("Choose Yes or No: are you a %(name)s customer?"),
+    "CUSTOMER_REQUIRED": _l("Choose Yes or No: are you an existing %(name)s customer?"),
     "CONTRACT_REQUIRED": _l("Enter your contract number: it is on your monthly invoice."),
-    "CONTRACT_FORMAT": _l("Check the contract number: it looks like %(example)s."),
+    "CONTRACT_FORMAT": _l("Check the contract number: it should look like %(example)s."),
     "CONTRACT_NOT_FOUND": _l(
         "We found no active contract with this number for this company code. "
         "Check both numbers or contact us."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from ..forms import (
@@ -65,7 +66,9 @@ class BusinessRegistrationForm(_Registration):
         validators=[Required("EMAIL_REQUIRED"), MaxLength(254), Email()],
         render_kw=EMAIL_KW,
     )
-    is_customer = RadioField(choices=[(YES, _l("Yes")), (NO, _l("No"))], validate_choice=False)
+    is_customer = RadioField(
+        choices=[SelectChoice(YES, _l("Yes")), SelectChoice(NO, _l("No"))], validate_choice=False
+    )
     contract_number = StringField(
         _l("Contract number"),
         filters=[strip],
@@ -74,7 +77,7 @@ class BusinessRegistrationForm(_Registration):
 
     def __init__(self, settings: TenantSettings, *args, **kwargs):
         super().__init__(settings, *args, **kwargs)
-        self.is_customer.label.text = _l("Are you a %(name)s customer?", name=settings.name)
+        self.is_customer.label.text = _l("Are you an existing %(name)s customer?", name=settings.name)
 
     @property
     def customer(self) -> bool | None:
