@@ -77,7 +77,9 @@ class BusinessRegistrationForm(_Registration):
 
     def __init__(self, settings: TenantSettings, *args, **kwargs):
         super().__init__(settings, *args, **kwargs)
-        self.is_customer.label.text = _l("Are you an existing %(name)s customer?", name=settings.name)
+        self.is_customer.label.text = _l(
+            "Are you an existing %(name)s customer?", name=settings.name
+        )
 
     @property
     def customer(self) -> bool | None:
