@@ -114,3 +114,24 @@ def test_without_javascript_yes_needs_contract(page_nojs, live_server, lang):
     ui.field("contract").fill(CONTRACT)
     ui.submit(status=200)
     ui.expect_sent(email)
+
+
+def test_typing_while_the_toggle_answer_is_slow_is_kept(page, live_server):
+    """On a slow network people type the contract number before the toggle's
+    answer arrives; the swap must not wipe what they typed."""
+    ui = Ui(page, live_server, "elektrum", "lt")
+    ui.open("/register")
+    held = []
+    page.route("**/register/customer", lambda route: held.append(route))
+
+    with page.expect_request("**/register/customer"):
+        ui.field("yes").check()
+    ui.field("contract").fill(CONTRACT)
+    page.evaluate("0")  # lets the route handler run
+    assert len(held) == 1, "the toggle did not ask the server"
+    with page.expect_response("**/register/customer"):
+        held[0].continue_()
+
+    expect(page.locator("#contract-region")).to_have_attribute("data-state", "yes")
+    expect(ui.field("contract")).to_have_value(CONTRACT)
+    expect(ui.field("contract")).to_have_attribute("aria-required", "true")

@@ -30,7 +30,16 @@
     var target = event.detail.target;
     var line = target && target.id ? document.getElementById(target.id) : null;
     if (line && line.classList.contains("field-error")) sync(line, true);
+    if (line && line.id === "contract-region") syncContract(line);
   });
+
+  // The contract number input is preserved across the toggle's swap (so typing
+  // is never lost); its required state follows the region the server sent.
+  function syncContract(region) {
+    var input = region.querySelector("input");
+    if (input) input.setAttribute("aria-required", region.dataset.state === "yes" ? "true" : "false");
+    region.querySelectorAll(".field-error").forEach(function (line) { sync(line, false); });
+  }
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var line = event.detail.target;
     if (line && line.classList && line.classList.contains("field-error")) sync(line, false);
