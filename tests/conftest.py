@@ -12,10 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
 
-from webapp import create_app
+from webapp import create_app, deferred
 from webapp.config import PROJECT_ROOT, database_url
 from webapp.contracts import import_contracts
 from webapp.extensions import db
@@ -24,7 +25,7 @@ from webapp.tenants import load_tenants, settings_for
 
 TENANTS_FILE = PROJECT_ROOT / "data" / "tenants.toml"
 CONTRACTS_FILE = PROJECT_ROOT / "data" / "elektrum-contracts.csv"
-TABLES = ("outbox", "tokens", "contracts", "accounts", "tenants")
+TABLES = ("audit_events", "outbox", "tokens", "contracts", "accounts", "tenants")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -106,8 +107,19 @@ def backend(database) -> str:
     return "sqlite" if database.startswith("sqlite") else "postgresql"
 
 
+class ServerLikeClient(FlaskClient):
+    """Waits, after every request, for the work the app does after its answer
+    (mail delivery, see webapp/deferred.py), so a test sees its effects."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        assert deferred.wait_idle(), "work after the response did not finish"
+        return response
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = ServerLikeClient
     return app.test_client()
 
 

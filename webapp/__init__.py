@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import PROJECT_ROOT, load_config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,8 +36,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import limits
     from .i18n import select_locale
 
+    limits.configure(app, os.environ)
+    limiter.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
@@ -88,11 +91,27 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .htmx import render
+    from .htmx import render, wants_fragment
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
         return render("errors/expired.html", 400)
+
+    @app.errorhandler(429)
+    def too_many(error):
+        from .limits import retry_after_seconds
+
+        seconds = retry_after_seconds()
+        minutes = max(1, round(seconds / 60))
+        target = request.headers.get("HX-Target", "")
+        if wants_fragment() and target.endswith("-error"):
+            response = render("errors/_too_many.html", 429, target=target, minutes=minutes)
+        else:
+            response = render("errors/error.html", 429, code=429, minutes=minutes)
+            if wants_fragment():
+                response.headers["HX-Reswap"] = "none"
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -9,15 +9,16 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import mail
+from . import audit, mail
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
-from .models import OutboxMessage, Tenant
+from .models import Account, AuditEvent, OutboxMessage, Tenant
 from .tenants import TenantDataError, load_tenants, settings_for
 
 tenants_cli = AppGroup("tenants", help="Utilities (tenants) and their settings.")
 contracts_cli = AppGroup("contracts", help="Contract registries.")
 outbox_cli = AppGroup("outbox", help="Outgoing email.")
+audit_cli = AppGroup("audit", help="The audit log.")
 
 
 @tenants_cli.command("load")
@@ -81,6 +82,43 @@ def outbox_status():
     click.echo(f"outbox: {waiting} not sent")
 
 
+@audit_cli.command("list")
+@click.option("--tenant", "tenant_slug", help="Only this tenant.")
+@click.option("--email", help="Only events of this account (or failed attempts on this address).")
+@click.option("--event", type=click.Choice(audit.EVENTS), help="Only this kind of event.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+def audit_list(tenant_slug: str | None, email: str | None, event: str | None, limit: int):
+    """Print audit events, newest first: time, tenant, event, account, network."""
+    query = (
+        select(AuditEvent, Tenant.slug, Account.email)
+        .join(Tenant, Tenant.id == AuditEvent.tenant_id)
+        .outerjoin(Account, Account.id == AuditEvent.account_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    if tenant_slug:
+        query = query.where(Tenant.slug == tenant_slug)
+    if event:
+        query = query.where(AuditEvent.event == event)
+    if email:
+        query = query.where(
+            (Account.email == email.strip().lower())
+            | (AuditEvent.email_digest == audit.email_digest(email))
+        )
+    for row, slug, account_email in db.session.execute(query):
+        click.echo(
+            "\t".join(
+                [
+                    row.created_at.isoformat(timespec="seconds"),
+                    slug,
+                    row.event,
+                    account_email or "-",
+                    row.network or "-",
+                ]
+            )
+        )
+
+
 def init_app(app: Flask) -> None:
-    for group in (tenants_cli, contracts_cli, outbox_cli):
+    for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli):
         app.cli.add_command(group)

@@ -72,9 +72,12 @@ def password_problem(policy: PasswordPolicy, password: str) -> str | None:
     if char is not None and policy.allowed_symbols is not None:
         shown = char if char.isprintable() and not char.isspace() else repr(char).strip("'")
         return message("PASSWORD_FORBIDDEN_CHARACTER", char=shown, symbols=policy.symbols_display)
-    unmet = [rule_text(rule) for rule, met in policy.check(password) if not met]
+    checks = policy.check(password)
+    unmet = [rule_text(rule) for rule, met in checks if not met and rule.key != "PW_RULE_COMMON"]
     if unmet:
         return message("PASSWORD_WEAK", rules=", ".join(unmet))
+    if any(not met for rule, met in checks if rule.key == "PW_RULE_COMMON"):
+        return message("PASSWORD_COMMON")
     return None
 
 

@@ -11,11 +11,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, g, render_template
+from flask import current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
+from .deferred import after_response, in_background
 from .extensions import db
 from .models import OutboxMessage, Tenant, utcnow
 from .tenants import TenantSettings
@@ -55,10 +56,15 @@ def queue(
 
 
 def deliver_queued() -> None:
-    """Deliver what this request queued; call after commit. Failures stay queued."""
+    """Deliver what this request queued, once its response has been sent; call
+    after commit. A message that fails stays queued for `flask outbox send`."""
     messages = g.pop("outbox_queued", [])
     if messages and current_app.config["MAIL_URL"]:
-        deliver(message_ids=[m.id for m in messages])
+        ids = [m.id for m in messages]
+        if has_request_context() and not in_background():
+            after_response(lambda: deliver(message_ids=ids))
+        else:
+            deliver(message_ids=ids)
 
 
 def deliver(message_ids: list[int] | None = None, limit: int = 100) -> tuple[int, int]:

@@ -32,6 +32,9 @@ MESSAGES = {
     "PASSWORD_FORBIDDEN_CHARACTER": _l(
         "The password cannot contain “%(char)s”. Use letters, digits and these symbols: %(symbols)s"
     ),
+    "PASSWORD_COMMON": _l(
+        "This is one of the most common passwords and easy to guess: choose another one."
+    ),
     "PASSWORD_REPEAT_REQUIRED": _l("Repeat the password."),
     "PASSWORD_MISMATCH": _l("The passwords do not match: type the same password in both fields."),
     "PASSWORDS_MATCH": _l("The passwords match."),
@@ -69,6 +72,7 @@ PASSWORD_RULES = {
     "PW_RULE_LOWER": lambda n, s: _l("a lower-case letter"),
     "PW_RULE_DIGIT": lambda n, s: _l("a digit"),
     "PW_RULE_SYMBOLS": lambda n, s: _l("only letters, digits and %(symbols)s", symbols=s),
+    "PW_RULE_COMMON": lambda n, s: _l("not one of the most common passwords"),
 }
 
 

@@ -163,3 +163,23 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     tenant: Mapped[Tenant] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Something a security reviewer may ask about later. See audit.py."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    network: Mapped[str | None] = mapped_column(String(50))
+    email_digest: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship()
+    account: Mapped[Account | None] = relationship()

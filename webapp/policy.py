@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from .common_passwords import is_common
+
 RULE_KINDS = ("upper", "lower", "digit")
 # A hard ceiling whatever a tenant says, so hashing cannot be abused with huge input.
 PASSWORD_CEILING = 128
@@ -30,6 +32,8 @@ class PasswordPolicy:
     require: tuple[str, ...] = RULE_KINDS
     # None: any character is allowed. A string: letters, digits and these only.
     allowed_symbols: str | None = None
+    # Refuse the most common passwords (see common_passwords.py).
+    reject_common: bool = False
 
     @classmethod
     def from_mapping(cls, data: dict) -> PasswordPolicy:
@@ -38,7 +42,10 @@ class PasswordPolicy:
             max_length=data.get("max_length", 64),
             require=tuple(data.get("require", RULE_KINDS)),
             allowed_symbols=data.get("allowed_symbols"),
+            reject_common=data.get("reject_common", False),
         )
+        if not isinstance(policy.reject_common, bool):
+            raise ValueError("reject_common must be true or false")
         if not isinstance(policy.min_length, int) or not 6 <= policy.min_length <= 64:
             raise ValueError("min_length must be a whole number from 6 to 64")
         if not isinstance(policy.max_length, int) or not (
@@ -63,6 +70,8 @@ class PasswordPolicy:
         rules += [Rule(f"PW_RULE_{kind.upper()}") for kind in self.require]
         if self.allowed_symbols is not None:
             rules.append(Rule("PW_RULE_SYMBOLS", symbols=self.symbols_display))
+        if self.reject_common:
+            rules.append(Rule("PW_RULE_COMMON"))
         return rules
 
     @property
@@ -87,6 +96,8 @@ class PasswordPolicy:
                 return any(c in string.digits for c in password)
             case "PW_RULE_SYMBOLS":
                 return self.forbidden_character(password) is None
+            case "PW_RULE_COMMON":
+                return not is_common(password)
         raise AssertionError(rule.key)
 
     def forbidden_character(self, password: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import mail
+from .. import audit, mail
 from ..auth.flows import end_sessions
 from ..extensions import db
 from ..models import Account, Tenant, utcnow
@@ -14,16 +14,22 @@ class WrongPassword(Exception):
     pass
 
 
-def update_preferences(account: Account, choices: dict) -> None:
+def update_preferences(account: Account, choices: dict, address: str | None = None) -> None:
     """Save the invoice and SMS choices (and the phone they depend on)."""
     for name in ("invoices_by_email", "sms_consent", "phone"):
         if name in choices:
             setattr(account, name, choices[name])
+    audit.record(account.tenant_id, "preferences_changed", account_id=account.id, address=address)
     db.session.commit()
 
 
 def change_password(
-    tenant: Tenant, settings: TenantSettings, account: Account, current: str, new: str
+    tenant: Tenant,
+    settings: TenantSettings,
+    account: Account,
+    current: str,
+    new: str,
+    address: str | None = None,
 ) -> None:
     """Replace the password. Other sessions and every open link end; the owner is
     told by email, so a change they did not make does not go unnoticed."""
@@ -33,6 +39,7 @@ def change_password(
     account.password_changed_at = utcnow()
     revoke_tokens(account)
     end_sessions(account)
+    audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
     mail.queue(
         tenant, settings, "password_changed", account.email, account.language, account=account
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import flash, g, redirect, url_for
 from flask_login import current_user, login_required, login_user
 
+from ..extensions import limiter
 from ..htmx import render, wants_fragment
+from ..limits import client_address, setting
 from ..messages import message
 from ..policy import format_phone
 from ..tenants import current_settings
@@ -30,15 +32,15 @@ def home():
 
 
 @bp.post("/preferences")
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 @login_required
 def preferences():
     """Save the invoice and SMS choices: in place with htmx, or as a full POST."""
     form = _preferences_form()
     saved = False
     if form.validate_on_submit():
-        update_preferences(
-            current_user, {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
-        )
+        choices = {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+        update_preferences(current_user, choices, client_address())
         saved = True
         if "phone" in form and form.phone.data:
             form.phone.data = format_phone(form.phone.data)
@@ -52,6 +54,7 @@ def preferences():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"), methods=["POST"])
 @login_required
 def password():
     """Change the password; this session stays, every other one ends."""
@@ -60,7 +63,12 @@ def password():
         account = current_user._get_current_object()
         try:
             change_password(
-                g.tenant, g.settings, account, form.current_password.data, form.password.data
+                g.tenant,
+                g.settings,
+                account,
+                form.current_password.data,
+                form.password.data,
+                client_address(),
             )
         except WrongPassword:
             form.current_password.errors.append(message("PASSWORD_CURRENT_WRONG"))

@@ -8,7 +8,7 @@ import enum
 from flask import url_for
 from sqlalchemy import select, update
 
-from .. import mail
+from .. import audit, mail
 from ..extensions import db
 from ..models import Account, Tenant, utcnow
 from ..registration.flows import find_account, send_confirmation
@@ -32,16 +32,26 @@ class EmailUnconfirmed(Exception):
     """Right password, but the address was never confirmed."""
 
 
-def authenticate(tenant: Tenant, email: str, password: str, language: str) -> Account:
+def authenticate(
+    tenant: Tenant, email: str, password: str, language: str, address: str | None = None
+) -> Account:
     """The account behind these credentials. The language the person logs in
     with becomes the language of their emails."""
     account = find_account(tenant, email)
     if not verify_password(account, password):
+        audit.record_now(
+            tenant.id,
+            "login_failed",
+            account_id=account.id if account else None,
+            address=address,
+            email=email,
+        )
         raise LoginFailed
     if account.email_confirmed_at is None:
         # Safe to say: only someone who knows the password learns it.
         raise EmailUnconfirmed
     account.language = language
+    audit.record(tenant.id, "login_succeeded", account_id=account.id, address=address)
     db.session.commit()  # also keeps a re-hash made by verify_password
     return account
 
@@ -62,7 +72,9 @@ class Confirmation(enum.Enum):
     INVALID = "invalid"
 
 
-def confirm_email(tenant: Tenant, secret: str) -> tuple[Confirmation, Account | None]:
+def confirm_email(
+    tenant: Tenant, secret: str, address: str | None = None
+) -> tuple[Confirmation, Account | None]:
     """Confirm the address behind a residential link. Opening the link twice, or
     in two tabs at once, confirms once and then says it is already confirmed."""
     token = find_token(tenant.id, ("confirm",), secret)
@@ -72,6 +84,7 @@ def confirm_email(tenant: Tenant, secret: str) -> tuple[Confirmation, Account | 
     if token_usable(token) and consume_token(token):
         if account.email_confirmed_at is None:
             account.email_confirmed_at = utcnow()
+            audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
         db.session.commit()
         return Confirmation.CONFIRMED, account
     db.session.rollback()
@@ -87,7 +100,11 @@ def link_account(tenant: Tenant, purposes: tuple[str, ...], secret: str) -> Acco
 
 
 def set_password_from_link(
-    tenant: Tenant, purposes: tuple[str, ...], secret: str, password: str
+    tenant: Tenant,
+    purposes: tuple[str, ...],
+    secret: str,
+    password: str,
+    address: str | None = None,
 ) -> Account | None:
     """Use an activation or reset link: save the password, confirm the address
     (the link proves the mailbox), end older sessions and every other open link."""
@@ -100,6 +117,8 @@ def set_password_from_link(
     account.password_changed_at = utcnow()
     if account.email_confirmed_at is None:
         account.email_confirmed_at = utcnow()
+        audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
+    audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
     revoke_tokens(account)
     end_sessions(account)
     db.session.commit()
@@ -107,11 +126,14 @@ def set_password_from_link(
 
 
 def request_password_reset(
-    tenant: Tenant, settings: TenantSettings, email: str, language: str
+    tenant: Tenant, settings: TenantSettings, email: str, language: str, address: str | None = None
 ) -> None:
-    """Email a reset link to a known address; do nothing visible otherwise."""
+    """Email a reset link to a known address; do nothing visible otherwise.
+    Runs after the answer has been sent (see the view), so it cannot make a
+    known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
     if account is None:
+        audit.record_now(tenant.id, "reset_requested", address=address, email=email)
         return
     secret = issue_token(account, "reset", settings.reset_hours)
     mail.queue(
@@ -124,16 +146,21 @@ def request_password_reset(
         link=url_for("auth.reset", tenant=tenant.slug, token=secret, _external=True),
         hours=settings.reset_hours,
     )
+    audit.record(tenant.id, "reset_requested", account_id=account.id, address=address, email=email)
     db.session.commit()
     mail.deliver_queued()
 
 
-def resend_confirmation(tenant: Tenant, settings: TenantSettings, email: str) -> None:
-    """A new confirmation link for an unconfirmed account; nothing otherwise."""
+def resend_confirmation(
+    tenant: Tenant, settings: TenantSettings, email: str, address: str | None = None
+) -> None:
+    """A new confirmation link for an unconfirmed account; nothing otherwise.
+    Runs after the answer has been sent, like request_password_reset."""
     account = find_account(tenant, email)
     if account is None or account.email_confirmed_at is not None:
         return
     send_confirmation(tenant, settings, account)
+    audit.record(tenant.id, "confirmation_resent", account_id=account.id, address=address)
     db.session.commit()
     mail.deliver_queued()
 

@@ -6,10 +6,14 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db
+from .. import audit
+from ..deferred import after_response
+from ..extensions import db, limiter
 from ..htmx import render
+from ..limits import account_key, client_address, failed, setting
 from ..messages import message
-from ..tenants import current_settings
+from ..models import Tenant
+from ..tenants import current_settings, settings_for
 from . import bp
 from .flows import (
     Confirmation,
@@ -26,6 +30,18 @@ from .flows import (
 from .forms import EmailForm, LoginForm, NewPasswordForm
 
 
+def later(flow, *args) -> None:
+    """Run `flow(tenant, settings, *args)` after the answer has gone out: the
+    answer is the same, and as fast, whether or not the email has an account."""
+    tenant_id = g.tenant.id
+
+    def work():
+        tenant = db.session.get(Tenant, tenant_id)
+        flow(tenant, settings_for(tenant), *args)
+
+    after_response(work)
+
+
 def _start_session(account) -> None:
     # A fresh session at login: nothing set before it (by anyone) survives.
     session.clear()
@@ -33,6 +49,14 @@ def _start_session(account) -> None:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"), methods=["POST"])
+@limiter.limit(
+    setting("RATELIMIT_LOGIN_ACCOUNT"),
+    key_func=account_key,
+    methods=["POST"],
+    deduct_when=failed,
+    scope="login-account",
+)
 def login():
     """The utility's login page, with links to register and reset the password."""
     if current_user.is_authenticated:
@@ -41,7 +65,9 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            account = authenticate(g.tenant, form.email.data, form.password.data, str(get_locale()))
+            account = authenticate(
+                g.tenant, form.email.data, form.password.data, str(get_locale()), client_address()
+            )
         except LoginFailed:
             error = message("LOGIN_FAILED")
         except EmailUnconfirmed:
@@ -60,7 +86,9 @@ def login():
 def logout():
     """Log out: this session and every other session of the account end."""
     if current_user.is_authenticated:
-        end_sessions(current_user._get_current_object())
+        account = current_user._get_current_object()
+        end_sessions(account)
+        audit.record(g.tenant.id, "logout", account_id=account.id, address=client_address())
         db.session.commit()
     logout_user()
     session.clear()
@@ -69,10 +97,11 @@ def logout():
 
 
 @bp.get("/confirm/<token>")
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def confirm(token: str):
     """The residential confirmation link: confirm, then the login page with the
     email filled in. Works in any browser: it needs nothing but the link."""
-    outcome, account = confirm_email(g.tenant, token)
+    outcome, account = confirm_email(g.tenant, token, client_address())
     if outcome is Confirmation.INVALID:
         return render("auth/link_invalid.html", 410, purpose="confirm")
     session["login_email"] = account.email
@@ -87,7 +116,9 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
         return render("auth/link_invalid.html", 410, purpose=purposes[0])
     form = NewPasswordForm(current_settings().password)
     if form.validate_on_submit():
-        account = set_password_from_link(g.tenant, purposes, token, form.password.data)
+        account = set_password_from_link(
+            g.tenant, purposes, token, form.password.data, client_address()
+        )
         if account is None:
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
         _start_session(account)
@@ -97,6 +128,7 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def activate(token: str):
     """The business confirmation link: 'set new password', then the account page.
     Opening the link does not use it up; saving the password does."""
@@ -104,27 +136,32 @@ def activate(token: str):
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def reset(token: str):
     """The reset link: a new password under the tenant's policy, then logged in."""
     return _new_password_page(token, ("reset",), "auth/reset.html")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_EMAIL_IP"), methods=["POST"])
+@limiter.limit(setting("RATELIMIT_EMAIL_ACCOUNT"), key_func=account_key, methods=["POST"])
 def forgot():
     """'Forgot your password?': the same answer whether or not the email is known."""
     form = EmailForm()
     if form.validate_on_submit():
-        request_password_reset(g.tenant, g.settings, form.email.data, str(get_locale()))
+        later(request_password_reset, form.email.data, str(get_locale()), client_address())
         return render("auth/link_sent.html", purpose="reset", email=form.email.data)
     return render("auth/forgot.html", 422 if form.errors else 200, form=form)
 
 
 @bp.route("/resend", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_EMAIL_IP"), methods=["POST"])
+@limiter.limit(setting("RATELIMIT_EMAIL_ACCOUNT"), key_func=account_key, methods=["POST"])
 def resend():
     """'Send the confirmation email again': the same answer for any address."""
     form = EmailForm()
     if form.validate_on_submit():
-        resend_confirmation(g.tenant, g.settings, form.email.data)
+        later(resend_confirmation, form.email.data, client_address())
         return render("auth/link_sent.html", purpose="confirm", email=form.email.data)
     if not form.is_submitted():
         form.email.data = session.pop("resend_email", None)
@@ -132,6 +169,7 @@ def resend():
 
 
 @bp.post("/password-rules")
+@limiter.limit(setting("RATELIMIT_CHECK_IP"))
 def password_rules():
     """The password checklist (htmx): every rule of the tenant's policy met or
     unmet, and whether the repeated password matches. Used by every page that

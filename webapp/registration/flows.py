@@ -9,7 +9,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import mail
+from .. import audit, mail
 from ..extensions import db
 from ..models import Account, Contract, Tenant, utcnow
 from ..security import hash_password, issue_token
@@ -61,7 +61,9 @@ def find_account(tenant: Tenant, email: str) -> Account | None:
     )
 
 
-def register_customer(tenant: Tenant, settings: TenantSettings, data: Registration) -> None:
+def register_customer(
+    tenant: Tenant, settings: TenantSettings, data: Registration, address: str | None = None
+) -> None:
     """Create the account and send its link, or tell the owner of an existing
     account by email. The caller shows the same 'check your email' page either way
     (no account enumeration)."""
@@ -70,6 +72,7 @@ def register_customer(tenant: Tenant, settings: TenantSettings, data: Registrati
     existing = find_account(tenant, data.email)
     if existing is not None:
         _send_already_registered(tenant, settings, existing, data.language)
+        audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
         db.session.commit()
         mail.deliver_queued()
         return
@@ -102,6 +105,7 @@ def register_customer(tenant: Tenant, settings: TenantSettings, data: Registrati
         db.session.rollback()
         return
     send_confirmation(tenant, settings, account)
+    audit.record(tenant.id, "registered", account_id=account.id, address=address)
     db.session.commit()
     mail.deliver_queued()
 

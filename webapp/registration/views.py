@@ -3,15 +3,30 @@ POST build the same form and run the same validators."""
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
+from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
+from ..limits import account_key, client_address, setting
 from ..tenants import current_settings
 from . import bp
 from .flows import Registration, register_customer
 from .forms import registration_form
+
+
+def no_contract() -> bool:
+    """exempt_when: only requests that look up the contract registry count
+    towards the contract limit (it stops guessing numbers and codes)."""
+    field = (request.view_args or {}).get("field")
+    asks = field in (None, "contract_number") and request.form.get("is_customer") == "yes"
+    return not (asks and request.form.get("contract_number"))
+
+
+def sent(response) -> bool:
+    """deduct_when: a registration that went through (typing mistakes do not count)."""
+    return response.status_code == 303
 
 
 def _form():
@@ -19,12 +34,19 @@ def _form():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_REGISTER_IP"), methods=["POST"])
+@limiter.limit(
+    setting("RATELIMIT_REGISTER_ACCOUNT"), key_func=account_key, methods=["POST"], deduct_when=sent
+)
+@limiter.shared_limit(
+    setting("RATELIMIT_CONTRACT_IP"), scope="contract", methods=["POST"], exempt_when=no_contract
+)
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
     form = _form()
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-        register_customer(g.tenant, g.settings, _registration(form, data))
+        register_customer(g.tenant, g.settings, _registration(form, data), client_address())
         session["sent_to"] = form.email.data
         return redirect(url_for(".sent"), 303)
     return render("registration/register.html", 422 if form.errors else 200, form=form)
@@ -48,6 +70,8 @@ def _registration(form, data: dict) -> Registration:
 
 
 @bp.post("/register/check/<field>")
+@limiter.limit(setting("RATELIMIT_CHECK_IP"))
+@limiter.shared_limit(setting("RATELIMIT_CONTRACT_IP"), scope="contract", exempt_when=no_contract)
 def check_field(field: str):
     """Live check of one field (htmx): its error message, 422 when there is one.
 
@@ -65,6 +89,7 @@ def check_field(field: str):
 
 
 @bp.post("/register/customer")
+@limiter.limit(setting("RATELIMIT_CHECK_IP"))
 def customer():
     """The 'are you our customer?' toggle (htmx): the contract region in its new state."""
     form = _form()

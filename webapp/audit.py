@@ -1,0 +1,80 @@
+"""The audit log: who did what, when, at which utility, from roughly where.
+
+Addresses are kept only as their network (IPv4 /24, IPv6 /48): enough to see a
+burst from one network, not enough to identify a household."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .models import AuditEvent
+
+EVENTS = (
+    "registered",
+    "registration_repeated",
+    "confirmed",
+    "login_succeeded",
+    "login_failed",
+    "logout",
+    "reset_requested",
+    "password_changed",
+    "preferences_changed",
+    "confirmation_resent",
+)
+
+
+def network_of(address: str | None) -> str | None:
+    """The address's network: 192.0.2.17 -> 192.0.2.0/24, 2001:db8::1 -> 2001:db8::/48."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def email_digest(email: str) -> str:
+    """A keyed digest of an email, to link failed attempts on one address
+    without storing an address that may have no account."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hashlib.blake2b(email.strip().lower().encode(), key=key[:64], digest_size=16).hexdigest()
+
+
+def record(
+    tenant_id: int,
+    event: str,
+    *,
+    account_id: int | None = None,
+    address: str | None = None,
+    email: str | None = None,
+) -> None:
+    """Add an event to the current transaction; the caller commits it with the
+    change it describes."""
+    assert event in EVENTS, event
+    db.session.add(
+        AuditEvent(
+            tenant_id=tenant_id,
+            account_id=account_id,
+            event=event,
+            network=network_of(address),
+            email_digest=email_digest(email) if email else None,
+        )
+    )
+
+
+def record_now(tenant_id: int, event: str, **kwargs) -> None:
+    """Record and commit on its own: for events that change nothing else (a
+    failed login). A failure to write is logged, never shown to the person."""
+    try:
+        record(tenant_id, event, **kwargs)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("audit event %s not written", event)
