@@ -31,7 +31,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") e
 
 
 def pytest_report_header(config):
-    return f"database backends: {', '.join(BACKENDS)}"
+    storages = "memory" + (", redis" if os.environ.get("TEST_REDIS_URL") else "")
+    return [f"database backends: {', '.join(BACKENDS)}", f"rate-limit storage: {storages}"]
 
 
 def base_config(tmp_path: Path, url: str) -> dict:

@@ -268,3 +268,14 @@ def test_same_email_may_register_at_another_utility(client, app):
     )
     assert response.status_code == 303
     assert [m.kind for m in outbox(app, "jonas@example.com")] == ["confirm", "activate"]
+
+
+def test_a_most_common_password_is_refused_with_the_reason(client, app):
+    data = {**VELZIO_OK, "password": "Password1", "password2": "Password1"}
+    response = submit(client, "/velzio/register", data)
+    assert response.status_code == 422
+    assert expected(app, "PASSWORD_COMMON") in response.get_data(as_text=True)
+    assert account(app, "velzio", VELZIO_OK["email"]) is None
+    # Lithuanian favourites are on the list too.
+    data = {**VELZIO_OK, "password": "Lietuva123", "password2": "Lietuva123"}
+    assert submit(client, "/velzio/register", data).status_code == 422

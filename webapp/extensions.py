@@ -19,4 +19,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
+# The key prefix is fixed here: Flask-Limiter keeps the first init_app's prefix
+# for the life of the process, so a per-app setting would be misleading.
+limiter = Limiter(key_func=get_remote_address, key_prefix="savitarna")

@@ -38,7 +38,6 @@ def configure(app: Flask, environ: dict) -> None:
     redis_url = environ.get("REDIS_URL", "")
     app.config.setdefault("REDIS_URL", redis_url)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "savitarna")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
