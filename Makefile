@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install translations messages run test lint e2e unit clean
+.PHONY: install translations messages run test lint e2e unit bench profile clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ unit: translations
 
 e2e: translations
 	$(BIN)/python -m pytest e2e
+
+# The benchmark (README, "Benchmark"): gunicorn on the machine's PostgreSQL and
+# Redis, driven by wrk (installed from Debian when missing). Not a test.
+$(VENV)/.bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: translations $(VENV)/.bench
+	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check webapp tests e2e

@@ -1,0 +1,609 @@
+"""`make bench`: gunicorn on PostgreSQL and Redis, driven by wrk from another process.
+
+What it does, in order:
+1. a fresh PostgreSQL schema (migrated, demo tenants, one confirmed account) and
+   a Redis database of its own for the rate-limit counts;
+2. in this process, with the production argon2 parameters: the time of one
+   password hash (so registrations per second per core), and the server time of
+   the registration page (the WSGI call, through the test client);
+3. gunicorn (the project's gunicorn.conf.py when there is one), rate limits lifted;
+4. for each concurrency level, wrk runs the bare endpoint (/healthz, the
+   baseline) and then each case, so every figure is also given as a ratio to
+   the bare endpoint measured moments before on the same machine;
+5. a table on stdout, bench/results/<timestamp>.json and a PNG chart;
+6. stops gunicorn, drops the schema and deletes the Redis keys.
+
+Nothing here asserts timings: it measures and reports. The targets of the
+production issue are printed as met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LUA = ROOT / "bench" / "case.lua"
+TENANT = "velzio"
+PASSWORD = "Bench2Login7"
+# Every limit high enough never to trip: the limiter still counts in Redis, as
+# in production, it just never says no.
+LIFTED = "1000000 per second"
+LIMIT_VARIABLES = (
+    "RATELIMIT_LOGIN_IP",
+    "RATELIMIT_REGISTER_IP",
+    "RATELIMIT_EMAIL_IP",
+    "RATELIMIT_CHECK_IP",
+    "RATELIMIT_CONTRACT_IP",
+    "RATELIMIT_ACCOUNT_IP",
+    "RATELIMIT_LOGIN_ACCOUNT",
+    "RATELIMIT_REGISTER_ACCOUNT",
+    "RATELIMIT_EMAIL_ACCOUNT",
+)
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    method: str
+    path: str
+    expect: str = "200"
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts")
+    parser.add_argument("--duration", type=float, default=8, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per case")
+    parser.add_argument("--renders", type=int, default=400, help="in-process page renders")
+    parser.add_argument("--hashes", type=int, default=15, help="in-process argon2 hashes")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    )
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: its config)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--no-chart", action="store_true")
+    return parser.parse_args(argv)
+
+
+# --- the database and the app's environment ---------------------------------------
+
+
+def server_environment(database_url: str, redis_url: str, instance: Path) -> dict[str, str]:
+    """The environment of a production instance: production mode and argon2
+    parameters (webapp/config.py's defaults), PostgreSQL, Redis, limits lifted."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ARGON2_", "RATELIMIT_", "FLASK_"))
+    }
+    env.update(
+        APP_ENV="production",
+        SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        MAIL_URL="",  # mail stays in the outbox, as with an SMTP server that is down
+        MAILBOX_ENABLED="0",
+        INSTANCE_PATH=str(instance),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(dict.fromkeys(LIMIT_VARIABLES, LIFTED))
+    return env
+
+
+def create_schema(server_url: str) -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+
+    from webapp.config import database_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    separator = "&" if "?" in server_url else "?"
+    return schema, f"{server_url}{separator}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(server_url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from webapp.config import database_url
+
+    engine = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def clear_redis(redis_url: str) -> int:
+    """Delete the limiter's keys (Flask-Limiter's 'savitarna' prefix) in the bench's db."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match="LIMITS:savitarna*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+    return len(keys)
+
+
+def prepare(app, login_email: str) -> None:
+    """Migrate, load the demo tenants and create one confirmed account to log in."""
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Account, Tenant, utcnow
+    from webapp.security import hash_password
+    from webapp.tenants import load_tenants
+
+    with app.app_context():
+        upgrade(directory=str(ROOT / "webapp" / "migrations"))
+        load_tenants(ROOT / "data" / "tenants.toml")
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == TENANT))
+        now = utcnow()
+        db.session.add(
+            Account(
+                tenant_id=tenant.id,
+                email=login_email,
+                first_name="Bench",
+                last_name="Login",
+                language="lt",
+                password_hash=hash_password(PASSWORD),
+                password_changed_at=now,
+                email_confirmed_at=now,
+                terms_version="bench",
+                terms_accepted_at=now,
+                terms_language="lt",
+            )
+        )
+        db.session.commit()
+
+
+# --- in-process measurements --------------------------------------------------------
+
+
+def argon2_cost(app, count: int) -> dict:
+    """The median time of one hash with the app's (production) argon2 parameters."""
+    from webapp.security import hasher
+
+    with app.app_context():
+        ph = hasher()
+        ph.hash("warm-up")
+        times = []
+        for i in range(count):
+            start = time.perf_counter()
+            ph.hash(f"Correct-Horse-{i}")
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {
+        "time_cost": ph.time_cost,
+        "memory_cost_kib": ph.memory_cost,
+        "parallelism": ph.parallelism,
+        "hash_ms_median": median * 1000,
+        "hash_ms_min": min(times) * 1000,
+        "registrations_per_second_per_core": 1 / median,
+    }
+
+
+def render_time(app, count: int) -> dict:
+    """Server time of GET /<tenant>/register: the whole WSGI call (tenant lookup,
+    locale, limiter, form, template), measured through the test client."""
+    client = app.test_client()
+    path = f"/{TENANT}/register"
+    for _ in range(20):
+        client.get(path)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+    times.sort()
+    return {
+        "requests": count,
+        "median_ms": statistics.median(times) * 1000,
+        "p95_ms": times[int(0.95 * (count - 1))] * 1000,
+    }
+
+
+# --- the server -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "gunicorn")]
+    config = ROOT / "gunicorn.conf.py"
+    if config.exists():
+        command += ["--config", str(config)]
+    command += ["--bind", f"127.0.0.1:{port}"]
+    if workers or not config.exists():
+        # Without the project's config, gunicorn's own advice: 2 x cores + 1.
+        command += ["--workers", str(workers or 2 * (os.cpu_count() or 1) + 1)]
+    command.append("wsgi:app")
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 (our own command line, no shell)
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"gunicorn did not answer on port {port} within 60 s; see {log}")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def form_session(base: str) -> tuple[str, str]:
+    """A session cookie and its CSRF token, the way a browser gets them: open the
+    registration page. Both are reused by every request of the run."""
+    with urllib.request.urlopen(f"{base}/{TENANT}/register", timeout=10) as response:  # noqa: S310
+        page = response.read().decode()
+        cookies = response.headers.get_all("Set-Cookie") or []
+    session = next(c.split(";", 1)[0] for c in cookies if c.startswith("savitarna_session="))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        token = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if token is None:
+        raise RuntimeError("no csrf_token on the registration page")
+    return session, token.group(1)
+
+
+def cases(cookie: str, token: str, login_email: str, run: str) -> list[Case]:
+    def form(**values: str) -> str:
+        return urllib.parse.urlencode({"csrf_token": token, **values}, safe="_")
+
+    htmx = {"Cookie": cookie, "HX-Request": "true", "HX-Target": "email-error"}
+    return [
+        Case("bare", "GET /healthz (bare endpoint)", "GET", "/healthz"),
+        Case(
+            "check",
+            "POST /register/check/email (htmx)",
+            "POST",
+            f"/{TENANT}/register/check/email",
+            body=form(email="someone@example.com"),
+            headers=htmx,
+        ),
+        Case("page", "GET /register (page)", "GET", f"/{TENANT}/register"),
+        Case(
+            "register",
+            "POST /register (new email)",
+            "POST",
+            f"/{TENANT}/register",
+            expect="303",
+            body=form(
+                first_name="Bench",
+                last_name="Customer",
+                email=f"bench-{run}-__N__@example.com",
+                password="Correct7Horse",
+                password2="Correct7Horse",
+                invoices_by_email="y",
+                terms="y",
+            ),
+            headers={"Cookie": cookie},
+        ),
+        Case(
+            "login",
+            "POST / (login, right password)",
+            "POST",
+            f"/{TENANT}/",
+            expect="303",
+            body=form(email=login_email, password=PASSWORD),
+            headers={"Cookie": cookie},
+        ),
+    ]
+
+
+def check_case(base: str, case: Case) -> None:
+    """One request before the load, so a broken case fails loudly, not as a table
+    of errors."""
+    body = case.body.replace("__N__", "probe").encode() if case.method == "POST" else None
+    headers = dict(case.headers)
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(base + case.path, data=body, headers=headers)  # noqa: S310
+    request.method = case.method
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        status = opener.open(request, timeout=30).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if str(status) not in case.expect.split(","):
+        raise RuntimeError(f"{case.title}: expected {case.expect}, got {status}")
+
+
+def run_wrk(base: str, case: Case, connections: int, seconds: float) -> dict:
+    threads = max(1, min(connections, 2))
+    env = dict(
+        os.environ,
+        BENCH_METHOD=case.method,
+        BENCH_PATH=case.path,
+        BENCH_BODY=case.body,
+        BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in case.headers.items()),
+        BENCH_EXPECT=case.expect,
+    )
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        base,
+    ]
+    completed = subprocess.run(  # noqa: S603 (our own command line, no shell)
+        command, env=env, capture_output=True, text=True, check=True
+    )
+    line = next(
+        (x for x in reversed(completed.stdout.splitlines()) if x.startswith("{")), None
+    )
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
+    raw = json.loads(line)
+    seconds_run = raw["duration_us"] / 1e6
+    socket_errors = (
+        raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"]
+    )
+    return {
+        "case": case.name,
+        "concurrency": connections,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / seconds_run if seconds_run else 0.0,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "socket_errors": socket_errors,
+        "unexpected_status": raw["unexpected_status"],
+        "unexpected_by_status": raw["unexpected_by_status"],
+    }
+
+
+def add_ratios(rows: list[dict]) -> None:
+    bare = {row["concurrency"]: row for row in rows if row["case"] == "bare"}
+    for row in rows:
+        base = bare[row["concurrency"]]
+        row["rps_ratio"] = row["rps"] / base["rps"] if base["rps"] else None
+        for key in ("p50_ms", "p95_ms", "p99_ms"):
+            ratio_key = key.replace("_ms", "_ratio")
+            row[ratio_key] = row[key] / base[key] if base[key] else None
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def table(rows: list[dict], titles: dict[str, str]) -> str:
+    head = (
+        f"{'case':<36} {'conc':>4} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} {'x':>6} "
+        f"{'p95 ms':>8} {'x':>6} {'p99 ms':>8} {'x':>6} {'errors':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        errors = row["socket_errors"] + row["unexpected_status"]
+        lines.append(
+            f"{titles[row['case']]:<36} {row['concurrency']:>4} {row['rps']:>8.1f} "
+            f"{row['rps_ratio']:>7.2f} {row['p50_ms']:>8.2f} {row['p50_ratio']:>6.1f} "
+            f"{row['p95_ms']:>8.2f} {row['p95_ratio']:>6.1f} {row['p99_ms']:>8.2f} "
+            f"{row['p99_ratio']:>6.1f} {errors:>7}"
+        )
+    return "\n".join(lines)
+
+
+def targets(rows: list[dict], render: dict) -> list[dict]:
+    """The production issue's targets, as met or missed (reported, never asserted)."""
+    top = max(row["concurrency"] for row in rows)
+    check = next(r for r in rows if r["case"] == "check" and r["concurrency"] == top)
+    return [
+        {
+            "target": f"live check >= 0.5 x bare req/s at {top} clients",
+            "measured": round(check["rps_ratio"], 2),
+            "met": check["rps_ratio"] >= 0.5,
+        },
+        {
+            "target": f"live check p99 < 50 ms at {top} clients",
+            "measured": round(check["p99_ms"], 1),
+            "met": check["p99_ms"] < 50,
+        },
+        {
+            "target": "registration page < 5 ms server time (median)",
+            "measured": round(render["median_ms"], 2),
+            "met": render["median_ms"] < 5,
+        },
+    ]
+
+
+def chart(rows: list[dict], titles: dict[str, str], path: Path, subtitle: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = sorted({row["concurrency"] for row in rows})
+    names = list(dict.fromkeys(row["case"] for row in rows))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        mine = {row["concurrency"]: row for row in rows if row["case"] == name}
+        xs = [j + i * width for j in range(len(levels))]
+        left.bar(xs, [mine[c]["rps"] for c in levels], width, label=titles[name])
+        right.bar(xs, [mine[c]["p99_ms"] for c in levels], width, label=titles[name])
+    for axis, label in ((left, "requests per second"), (right, "p99 latency (ms)")):
+        axis.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(levels))])
+        axis.set_xticklabels([f"{c} clients" for c in levels])
+        axis.set_yscale("log")
+        axis.set_ylabel(label)
+        axis.grid(axis="y", alpha=0.3)
+    right.axhline(50, color="grey", linestyle="--", linewidth=1)
+    left.legend(fontsize=8)
+    fig.suptitle(f"Savitarna on gunicorn, PostgreSQL, Redis: {subtitle}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def gunicorn_settings(log: Path) -> str:
+    """The worker line gunicorn logged, e.g. 'Using worker: sync' and the count."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    kind = re.search(r"Using worker: (\S+)", text)
+    booted = len(re.findall(r"Booting worker with pid", text))
+    return f"{booted} x {kind.group(1) if kind else '?'} workers"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk (make bench does it)", file=sys.stderr)
+        return 2
+    levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run = uuid.uuid4().hex[:8]
+    login_email = f"bench-login-{run}@example.com"
+    args.results.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+
+    with ExitStack() as cleanup:
+        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        schema, database_url = create_schema(args.database_url)
+        cleanup.callback(drop_schema, args.database_url, schema)
+        cleanup.callback(clear_redis, args.redis_url)
+        env = server_environment(database_url, args.redis_url, workdir / "instance")
+        os.environ.update(env)
+
+        from webapp import create_app
+
+        app = create_app({"SERVER_NAME": None})
+        print(f"schema {schema}, redis {args.redis_url}: migrating and loading tenants")
+        prepare(app, login_email)
+        print(f"argon2: timing {args.hashes} hashes with the production parameters")
+        argon2 = argon2_cost(app, args.hashes)
+        print(f"render: {args.renders} GET /{TENANT}/register in-process")
+        render = render_time(app, args.renders)
+        with app.app_context():
+            from webapp.extensions import db
+
+            db.engine.dispose()
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = workdir / "gunicorn.log"
+        server = start_gunicorn(env, port, args.workers, log)
+        cleanup.callback(stop_gunicorn, server)
+        workers = gunicorn_settings(log)
+        cookie, token = form_session(base)
+        all_cases = cases(cookie, token, login_email, run)
+        titles = {case.name: case.title for case in all_cases}
+        for case in all_cases:
+            check_case(base, case)
+        print(f"gunicorn: {workers}; wrk: {args.duration:g} s per run, levels {levels}")
+
+        rows = []
+        for connections in levels:
+            for case in all_cases:
+                if args.warmup > 0:
+                    run_wrk(base, case, connections, args.warmup)
+                row = run_wrk(base, case, connections, args.duration)
+                rows.append(row)
+                print(
+                    f"  {case.name:<9} c={connections:<3} {row['rps']:8.1f} req/s "
+                    f"p99 {row['p99_ms']:8.2f} ms",
+                    flush=True,
+                )
+        add_ratios(rows)
+        outcome = targets(rows, render)
+
+    result = {
+        "timestamp": stamp,
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "server": workers,
+        "wrk": {"duration_s": args.duration, "warmup_s": args.warmup},
+        "cases": titles,
+        "rows": rows,
+        "argon2": argon2,
+        "register_page_server_time": render,
+        "targets": outcome,
+    }
+    json_path = args.results / f"{stamp}.json"
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+
+    print()
+    print(table(rows, titles))
+    print("(x: the ratio to the bare endpoint at the same concurrency; errors: socket")
+    print(" errors plus answers with another status than the case expects)")
+    print()
+    print(
+        f"argon2id t={argon2['time_cost']} m={argon2['memory_cost_kib']} KiB "
+        f"p={argon2['parallelism']}: {argon2['hash_ms_median']:.1f} ms per hash, "
+        f"{argon2['registrations_per_second_per_core']:.1f} registrations/s per core"
+    )
+    print(
+        f"registration page server time: median {render['median_ms']:.2f} ms, "
+        f"p95 {render['p95_ms']:.2f} ms ({render['requests']} requests in-process)"
+    )
+    print()
+    for item in outcome:
+        print(f"  [{'met' if item['met'] else 'MISSED'}] {item['target']}: {item['measured']}")
+    if not args.no_chart:
+        png = json_path.with_suffix(".png")
+        chart(rows, titles, png, f"{workers}, {os.cpu_count()} CPUs, {stamp}")
+        print(f"\nwrote {json_path} and {png}")
+    else:
+        print(f"\nwrote {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
