@@ -215,23 +215,29 @@ def argon2_cost(app, count: int) -> dict:
 
 def render_time(app, count: int) -> dict:
     """Server time of GET /<tenant>/register: the whole WSGI call (tenant lookup,
-    locale, limiter, form, template), measured through the test client."""
+    locale, limiter, form, template), through the test client. Both the CPU time
+    of the thread (what the server spends; it holds on a busy shared machine) and
+    the wall time (which also counts waiting for the CPU) are reported."""
     client = app.test_client()
     path = f"/{TENANT}/register"
     for _ in range(20):
-        client.get(path)
-    times = []
+        client.get(path, base_url="http://localhost")
+    wall, cpu = [], []
     for _ in range(count):
-        start = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - start)
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        response = client.get(path, base_url="http://localhost")
+        cpu.append(time.thread_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
-    times.sort()
+    wall.sort()
+    cpu.sort()
     return {
         "requests": count,
-        "median_ms": statistics.median(times) * 1000,
-        "p95_ms": times[int(0.95 * (count - 1))] * 1000,
+        "median_ms": statistics.median(cpu) * 1000,
+        "p95_ms": cpu[int(0.95 * (count - 1))] * 1000,
+        "wall_median_ms": statistics.median(wall) * 1000,
+        "wall_p95_ms": wall[int(0.95 * (count - 1))] * 1000,
     }
 
 
@@ -388,9 +394,7 @@ def run_wrk(base: str, case: Case, connections: int, seconds: float) -> dict:
     completed = subprocess.run(  # noqa: S603 (our own command line, no shell)
         command, env=env, capture_output=True, text=True, check=True
     )
-    line = next(
-        (x for x in reversed(completed.stdout.splitlines()) if x.startswith("{")), None
-    )
+    line = next((x for x in reversed(completed.stdout.splitlines()) if x.startswith("{")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
     raw = json.loads(line)
@@ -459,7 +463,7 @@ def targets(rows: list[dict], render: dict) -> list[dict]:
             "met": check["p99_ms"] < 50,
         },
         {
-            "target": "registration page < 5 ms server time (median)",
+            "target": "registration page < 5 ms server (CPU) time, median",
             "measured": round(render["median_ms"], 2),
             "met": render["median_ms"] < 5,
         },
@@ -590,8 +594,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{argon2['registrations_per_second_per_core']:.1f} registrations/s per core"
     )
     print(
-        f"registration page server time: median {render['median_ms']:.2f} ms, "
-        f"p95 {render['p95_ms']:.2f} ms ({render['requests']} requests in-process)"
+        f"registration page server time (CPU): median {render['median_ms']:.2f} ms, "
+        f"p95 {render['p95_ms']:.2f} ms; wall: median {render['wall_median_ms']:.2f} ms "
+        f"({render['requests']} requests in-process)"
     )
     print()
     for item in outcome:

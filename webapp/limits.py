@@ -39,7 +39,13 @@ def configure(app: Flask, environ: dict) -> None:
     app.config.setdefault("REDIS_URL", redis_url)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # The X-RateLimit-* headers cost a second Redis round trip on every limited
+    # request (the live checks included) and no client of ours reads them; a 429
+    # still carries Retry-After (webapp/__init__.py's handler sets it).
+    app.config.setdefault(
+        "RATELIMIT_HEADERS_ENABLED",
+        environ.get("RATELIMIT_HEADERS_ENABLED", "").lower() in {"1", "true", "yes", "on"},
+    )
 
 
 def setting(name: str):

@@ -4,6 +4,7 @@ file, and the per-request lookup that every tenant-scoped blueprint uses."""
 from __future__ import annotations
 
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from flask import abort, current_app, g
 from flask_babel import get_locale
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
 
 from .extensions import db
 from .models import Tenant
@@ -214,6 +216,7 @@ def load_tenants(path: Path) -> tuple[int, int]:
         tenant.settings = entry
         tenant.active = bool(entry.get("active", True))
     db.session.commit()
+    _tenant_cache().clear()
     return created, updated
 
 
@@ -234,12 +237,50 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     """url_value_preprocessor: turn the `<tenant>` URL part into g.tenant or a 404."""
     if values is None or "tenant" not in values:
         return
-    slug = values.pop("tenant")
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
+    tenant = find_tenant(values.pop("tenant"))
     if tenant is None:
         abort(404)
     g.tenant = tenant
     g.settings = settings_for(tenant)
+
+
+def find_tenant(slug: str) -> Tenant | None:
+    """The active tenant with this slug, bound to the request's session.
+
+    Every tenant page asks for its tenant, and most (the live checks, the pages)
+    need nothing else from the database, so the row is remembered for
+    TENANT_CACHE_SECONDS and attached to the session without a query. A change
+    made by `flask tenants load` reaches every instance within that time."""
+    ttl = current_app.config.get("TENANT_CACHE_SECONDS", 0)
+    cache = _tenant_cache()
+    now = time.monotonic()
+    hit = cache.get(slug)
+    if hit is not None and hit[0] > now:
+        snapshot = hit[1]
+        return None if snapshot is None else db.session.merge(snapshot, load=False)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
+    if ttl > 0:
+        cache[slug] = (now + ttl, None if tenant is None else _snapshot(tenant))
+    return tenant
+
+
+def _tenant_cache() -> dict[str, tuple[float, Tenant | None]]:
+    # Per application, so two apps in one process (tests) never share rows.
+    return current_app.extensions.setdefault("savitarna.tenants", {})
+
+
+def _snapshot(tenant: Tenant) -> Tenant:
+    """A detached copy of the row that merge(load=False) can attach to any session."""
+    copy = Tenant(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        settings=tenant.settings,
+        active=tenant.active,
+        updated_at=tenant.updated_at,
+    )
+    make_transient_to_detached(copy)
+    return copy
 
 
 def add_tenant(endpoint: str, values: dict) -> None:
