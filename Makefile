@@ -56,6 +56,12 @@ bench: translations $(VENV)/.bench
 		|| (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Where a benchmarked request spends its time: make profile CASE=check
+# (check, page, register, login or bare).
+CASE ?= check
+profile: translations $(VENV)/.bench
+	$(BIN)/python bench/profile.py $(CASE) --flat 30
+
 lint: install
 	$(BIN)/ruff check webapp tests e2e
 	$(BIN)/ruff format --check webapp tests e2e
