@@ -40,6 +40,8 @@ def configure(app: Flask, environ: dict) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Deployments (or test runs) sharing one Redis keep apart by prefix.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", environ.get("RATELIMIT_KEY_PREFIX", "savitarna"))
 
 
 def setting(name: str):
