@@ -46,6 +46,8 @@ def configure(app: Flask, environ: dict) -> None:
         "RATELIMIT_HEADERS_ENABLED",
         environ.get("RATELIMIT_HEADERS_ENABLED", "").lower() in {"1", "true", "yes", "on"},
     )
+    # Deployments (or test runs) sharing one Redis keep apart by prefix.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", environ.get("RATELIMIT_KEY_PREFIX", "savitarna"))
 
 
 def setting(name: str):
