@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     args = parser.parse_args(argv)
 
@@ -46,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="profile-")))
         schema, database_url = bench.create_schema(args.database_url)
         cleanup.callback(bench.drop_schema, args.database_url, schema)
-        cleanup.callback(bench.clear_redis, args.redis_url)
+        prefix = f"profile-{uuid.uuid4().hex[:8]}"
+        cleanup.callback(bench.clear_redis, args.redis_url, prefix)
         os.environ.update(
-            bench.server_environment(database_url, args.redis_url, workdir / "instance")
+            bench.server_environment(database_url, args.redis_url, workdir / "instance", prefix)
         )
         from webapp import create_app
 

@@ -2,7 +2,7 @@
 
 What it does, in order:
 1. a fresh PostgreSQL schema (migrated, demo tenants, one confirmed account) and
-   a Redis database of its own for the rate-limit counts;
+   a Redis key prefix of its own for the rate-limit counts;
 2. in this process, with the production argon2 parameters: the time of one
    password hash (so registrations per second per core), and the server time of
    the registration page (the WSGI call, through the test client);
@@ -84,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: its config)")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -95,7 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- the database and the app's environment ---------------------------------------
 
 
-def server_environment(database_url: str, redis_url: str, instance: Path) -> dict[str, str]:
+def server_environment(
+    database_url: str, redis_url: str, instance: Path, prefix: str
+) -> dict[str, str]:
     """The environment of a production instance: production mode and argon2
     parameters (webapp/config.py's defaults), PostgreSQL, Redis, limits lifted."""
     env = {
@@ -108,6 +110,7 @@ def server_environment(database_url: str, redis_url: str, instance: Path) -> dic
         SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        RATELIMIT_KEY_PREFIX=prefix,  # this run's own keys, deleted at the end
         MAIL_URL="",  # mail stays in the outbox, as with an SMTP server that is down
         MAILBOX_ENABLED="0",
         INSTANCE_PATH=str(instance),
@@ -142,12 +145,12 @@ def drop_schema(server_url: str, schema: str) -> None:
     engine.dispose()
 
 
-def clear_redis(redis_url: str) -> int:
-    """Delete the limiter's keys (Flask-Limiter's 'savitarna' prefix) in the bench's db."""
+def clear_redis(redis_url: str, prefix: str) -> int:
+    """Delete this run's rate-limit keys (its RATELIMIT_KEY_PREFIX)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match="LIMITS:savitarna*", count=1000))
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()
@@ -523,8 +526,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         schema, database_url = create_schema(args.database_url)
         cleanup.callback(drop_schema, args.database_url, schema)
-        cleanup.callback(clear_redis, args.redis_url)
-        env = server_environment(database_url, args.redis_url, workdir / "instance")
+        prefix = f"bench-{run}"
+        cleanup.callback(clear_redis, args.redis_url, prefix)
+        env = server_environment(database_url, args.redis_url, workdir / "instance", prefix)
         os.environ.update(env)
 
         from webapp import create_app

@@ -88,7 +88,6 @@ def _finish(response):
         response.headers[REQUEST_ID_HEADER] = rid
     started = g.get("request_started")
     duration = (time.perf_counter() - started) * 1000 if started is not None else None
-    tenant = g.get("tenant")
     level = logging.INFO
     if response.status_code >= 500:
         level = logging.ERROR
@@ -107,7 +106,8 @@ def _finish(response):
                 "path": redacted_path(request.path),
                 "status": response.status_code,
                 "duration_ms": round(duration, 2) if duration is not None else None,
-                "tenant": tenant.slug if tenant is not None else None,
+                # Not g.tenant.slug: after a commit that would load the row again.
+                "tenant": g.get("tenant_slug"),
             }
         },
     )

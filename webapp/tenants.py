@@ -242,6 +242,9 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
         abort(404)
     g.tenant = tenant
     g.settings = settings_for(tenant)
+    # The slug as well, as plain text: links built after a commit (which expires
+    # the row) would otherwise load the row again just to read its slug.
+    g.tenant_slug = tenant.slug
 
 
 def find_tenant(slug: str) -> Tenant | None:
@@ -288,7 +291,7 @@ def add_tenant(endpoint: str, values: dict) -> None:
     if "tenant" in values or "tenant" not in g:
         return
     if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
-        values["tenant"] = g.tenant.slug
+        values["tenant"] = g.tenant_slug
 
 
 def current_tenant() -> Tenant:
