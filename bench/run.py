@@ -216,23 +216,37 @@ def argon2_cost(app, count: int) -> dict:
     }
 
 
-def render_time(app, count: int) -> dict:
-    """Server time of GET /<tenant>/register: the whole WSGI call (tenant lookup,
-    locale, limiter, form, template), through the test client. Both the CPU time
-    of the thread (what the server spends; it holds on a busy shared machine) and
-    the wall time (which also counts waiting for the CPU) are reported."""
-    client = app.test_client()
-    path = f"/{TENANT}/register"
+def render_time(app, count: int, case: Case | None = None) -> dict:
+    """Server time of one request (by default GET /<tenant>/register): the whole
+    WSGI call (tenant lookup, locale, limiter, form, template), through the test
+    client. Both the CPU time of the thread (what the server spends; it holds on
+    a busy shared machine) and the wall time (which also counts waiting for the
+    CPU, PostgreSQL and Redis) are reported."""
+    case = case or Case("page", "", "GET", f"/{TENANT}/register")
+    # No cookie jar: production cookies are Secure and would not go back over
+    # http; the case's own Cookie header is sent, as wrk sends it.
+    client = app.test_client(use_cookies=False)
+
+    def send():
+        return client.open(
+            case.path,
+            method=case.method,
+            data=case.body or None,
+            headers=case.headers,
+            content_type="application/x-www-form-urlencoded" if case.body else None,
+            base_url="http://localhost",
+        )
+
     for _ in range(20):
-        client.get(path, base_url="http://localhost")
+        send()
     wall, cpu = [], []
     for _ in range(count):
         start, start_cpu = time.perf_counter(), time.thread_time()
-        response = client.get(path, base_url="http://localhost")
+        response = send()
         cpu.append(time.thread_time() - start_cpu)
         wall.append(time.perf_counter() - start)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path} answered {response.status_code}")
+        if str(response.status_code) not in case.expect.split(","):
+            raise RuntimeError(f"{case.method} {case.path} answered {response.status_code}")
     wall.sort()
     cpu.sort()
     return {
@@ -297,12 +311,14 @@ def form_session(base: str) -> tuple[str, str]:
         page = response.read().decode()
         cookies = response.headers.get_all("Set-Cookie") or []
     session = next(c.split(";", 1)[0] for c in cookies if c.startswith("savitarna_session="))
+    return session, csrf_token(page)
+
+
+def csrf_token(page: str) -> str:
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if token is None:
-        token = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    if token is None:
         raise RuntimeError("no csrf_token on the registration page")
-    return session, token.group(1)
+    return token.group(1)
 
 
 def cases(cookie: str, token: str, login_email: str, run: str) -> list[Case]:
@@ -540,6 +556,16 @@ def main(argv: list[str] | None = None) -> int:
         argon2 = argon2_cost(app, args.hashes)
         print(f"render: {args.renders} GET /{TENANT}/register in-process")
         render = render_time(app, args.renders)
+        client = app.test_client(use_cookies=False)
+        page = client.get(f"/{TENANT}/register", base_url="http://localhost")
+        cookie = next(
+            c.split(";", 1)[0]
+            for c in page.headers.getlist("Set-Cookie")
+            if c.startswith("savitarna_session=")
+        )
+        token = csrf_token(page.get_data(as_text=True))
+        live = next(c for c in cases(cookie, token, login_email, run) if c.name == "check")
+        check_time = render_time(app, args.renders, live)
         with app.app_context():
             from webapp.extensions import db
 
@@ -582,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "argon2": argon2,
         "register_page_server_time": render,
+        "live_check_server_time": check_time,
         "targets": outcome,
     }
     json_path = args.results / f"{stamp}.json"
@@ -601,6 +628,10 @@ def main(argv: list[str] | None = None) -> int:
         f"registration page server time (CPU): median {render['median_ms']:.2f} ms, "
         f"p95 {render['p95_ms']:.2f} ms; wall: median {render['wall_median_ms']:.2f} ms "
         f"({render['requests']} requests in-process)"
+    )
+    print(
+        f"live check server time (CPU): median {check_time['median_ms']:.2f} ms, "
+        f"p95 {check_time['p95_ms']:.2f} ms; wall: median {check_time['wall_median_ms']:.2f} ms"
     )
     print()
     for item in outcome:
