@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -511,9 +512,10 @@ def chart(rows: list[dict], titles: dict[str, str], path: Path, subtitle: str) -
         axis.set_ylabel(label)
         axis.grid(axis="y", alpha=0.3)
     right.axhline(50, color="grey", linestyle="--", linewidth=1)
-    left.legend(fontsize=8)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(names), fontsize=8)
     fig.suptitle(f"Savitarna on gunicorn, PostgreSQL, Redis: {subtitle}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -552,12 +554,18 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app({"SERVER_NAME": None})
         print(f"schema {schema}, redis {args.redis_url}: migrating and loading tenants")
         prepare(app, login_email)
+        # Alembic's env.py put a console handler on the root logger; the app's
+        # own request lines still go to stdout, which the measurements below send
+        # to /dev/null (formatted, as in production, but not printed here).
+        logging.getLogger().handlers.clear()
+        devnull = cleanup.enter_context(open(os.devnull, "w"))  # noqa: SIM115
         print(f"argon2: timing {args.hashes} hashes with the production parameters")
         argon2 = argon2_cost(app, args.hashes)
         print(f"render: {args.renders} GET /{TENANT}/register in-process")
-        render = render_time(app, args.renders)
-        client = app.test_client(use_cookies=False)
-        page = client.get(f"/{TENANT}/register", base_url="http://localhost")
+        with redirect_stdout(devnull):
+            render = render_time(app, args.renders)
+            client = app.test_client(use_cookies=False)
+            page = client.get(f"/{TENANT}/register", base_url="http://localhost")
         cookie = next(
             c.split(";", 1)[0]
             for c in page.headers.getlist("Set-Cookie")
@@ -565,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         token = csrf_token(page.get_data(as_text=True))
         live = next(c for c in cases(cookie, token, login_email, run) if c.name == "check")
-        check_time = render_time(app, args.renders, live)
+        with redirect_stdout(devnull):
+            check_time = render_time(app, args.renders, live)
         with app.app_context():
             from webapp.extensions import db
 

@@ -78,4 +78,7 @@ def retry_after_seconds() -> int:
     limit = limiter.current_limit
     if limit is None:
         return 60
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    # reset_at is rounded up to the next whole second (Flask-Limiter), so cap the
+    # wait at the limit's window: "10 per 15 minutes" never says more than 900.
+    window = limit.limit.get_expiry()
+    return max(1, min(window, math.ceil(limit.reset_at - time.time())))
