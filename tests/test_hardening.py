@@ -11,6 +11,7 @@ from conftest import (
     base_config,
     csrf_from,
     expected,
+    gettext_in,
     link_in,
     login,
     outbox,
@@ -159,3 +160,30 @@ def test_production_cookies_are_secure(app, database, tmp_path, monkeypatch, cli
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_expired_form_says_so_where_the_live_check_answers(client, app):
+    """A live check or toggle sent from a page whose form has expired: the field's
+    error line says to reload (htmx swaps 400 fragments); anything else swaps
+    nothing and keeps what was typed."""
+    line = client.post(
+        "/velzio/register/check/email",
+        data={"csrf_token": "stale", "email": "ona@example.com"},
+        headers={"HX-Request": "true", "HX-Target": "email-error", "Accept-Language": "lt"},
+    )
+    assert line.status_code == 400
+    html = line.get_data(as_text=True)
+    assert html.startswith('<p class="field-error" id="email-error">')
+    assert gettext_in(app, "Reload the page and try again") in html
+    assert "<html" not in html
+
+    toggle = client.post(
+        "/elektrum/register/customer",
+        data={"csrf_token": "stale", "is_customer": "yes"},
+        headers={"HX-Request": "true", "HX-Target": "contract-region"},
+    )
+    assert toggle.status_code == 400
+    assert toggle.headers["HX-Reswap"] == "none"
+    page = client.post("/velzio/register", data={"csrf_token": "stale"})
+    assert page.status_code == 400 and "HX-Reswap" not in page.headers
+    assert gettext_in(app, "This page has expired") in page.get_data(as_text=True)
