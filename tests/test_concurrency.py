@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -31,10 +32,11 @@ from conftest import (
     submit,
     tenant,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from webapp.extensions import db
-from webapp.models import Account, AuditEvent, Token
+from webapp.models import Account, AuditEvent, Token, utcnow
+from webapp.registration import flows
 
 
 @dataclass
@@ -132,6 +134,23 @@ def test_double_clicked_register_makes_one_account_and_one_email(app, slug):
         assert kinds == ["activate" if slug == "elektrum" else "confirm"], (n, kinds)
         rounds.append(overlapped(outcomes))
     assert all(rounds), f"the clicks did not run at the same time in rounds {rounds}"
+
+
+def test_a_later_repeat_still_tells_the_owner(app):
+    """The double-click rule (a repeat within REPEAT_SECONDS of an unconfirmed
+    registration sends nothing) does not silence a real second try later."""
+    client = browser(app, "10.99.0.1")
+    assert submit(client, "/velzio/register", VELZIO_OK).status_code == 303
+    with app.app_context():
+        db.session.execute(
+            update(Account).values(
+                created_at=utcnow() - timedelta(seconds=flows.REPEAT_SECONDS + 1)
+            )
+        )
+        db.session.commit()
+    assert submit(client, "/velzio/register", VELZIO_OK).status_code == 303
+    kinds = [m.kind for m in outbox(app, VELZIO_OK["email"])]
+    assert kinds == ["confirm", "already_registered"]
 
 
 # --- (b) one confirmation link opened twice at once ---------------------------------------
