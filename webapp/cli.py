@@ -75,11 +75,20 @@ def outbox_send():
 
 @outbox_cli.command("status")
 def outbox_status():
-    """Count the messages waiting and failed."""
-    waiting = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    """Count the messages waiting, those that failed at least once, and those
+    given up after the last attempt (never retried; look at their last_error)."""
+    unsent = OutboxMessage.sent_at.is_(None)
+    waiting, failed, given_up = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(OutboxMessage.attempts > 0),
+            func.count().filter(OutboxMessage.attempts >= mail.MAX_ATTEMPTS),
+        ).where(unsent)
+    ).one()
+    click.echo(
+        f"outbox: {waiting} not sent ({failed} failed at least once, "
+        f"{given_up} given up after {mail.MAX_ATTEMPTS} attempts)"
     )
-    click.echo(f"outbox: {waiting} not sent")
 
 
 @audit_cli.command("list")
