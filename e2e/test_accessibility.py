@@ -98,6 +98,7 @@ class Tour:
                 )
             if size == "phone":
                 self._no_horizontal_scroll(where)
+                self._header_in_one_row(where)
             self._main_buttons_big_enough(where)
             self.checked.append(f"{name} @ {size}")
         page.set_viewport_size(SIZES["phone"])
@@ -135,6 +136,13 @@ class Tour:
                 ".slice(0, 5).map(e => e.tagName + '.' + e.className); }"
             )
             self.problems.append(f"{where}: scrolls sideways {widths}: {wide}")
+
+    def _header_in_one_row(self, where: str) -> None:
+        """The language switch sits beside the product name, not under it."""
+        brand = self.page.locator(".site-header .brand").bounding_box()
+        languages = self.page.locator(".site-header .languages").bounding_box()
+        if languages["y"] >= brand["y"] + brand["height"]:
+            self.problems.append(f"{where}: the header wraps onto a second row")
 
     def _main_buttons_big_enough(self, where: str) -> None:
         buttons = self.page.locator(MAIN_BUTTONS)
