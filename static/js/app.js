@@ -70,4 +70,17 @@
     edited.delete(control);
     if (window.htmx) window.htmx.trigger(control, "revalidate");
   });
+
+  // The utility's service worker shows an offline page when the network is gone.
+  // Not in an embedded form (data-embed): that page lives in another site's frame.
+  var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
+  if (manifest && !("embed" in root.dataset) && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"))
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        // The offline page then comes in the language of the pages read.
+        registration.active.postMessage({ language: root.lang });
+      })
+      .catch(function () { /* no offline page: the site works the same */ });
+  }
 })();
