@@ -72,9 +72,11 @@
   });
 
   // The utility's service worker shows an offline page when the network is gone.
-  // Not in an embedded form (data-embed): that page lives in another site's frame.
+  // Embedded forms have no manifest link (and <body class="embed">): they live in
+  // another site's frame, where an offline page of ours has no place.
   var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
-  if (manifest && !("embed" in root.dataset) && "serviceWorker" in navigator) {
+  var embedded = "embed" in root.dataset || document.body.classList.contains("embed");
+  if (manifest && !embedded && "serviceWorker" in navigator) {
     navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"))
       .then(function () { return navigator.serviceWorker.ready; })
       .then(function (registration) {
