@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from webapp.assets import assets
+
 from .conftest import LiveServer
 from .pages import LANGUAGES, PASSWORD, Ui, unique_email
 
@@ -35,6 +37,17 @@ INSTALL_FETCHES = """async () => {
   const manifest = await (await fetch(link.href)).json();
   const icon = manifest.icons.find((icon) => icon.sizes === "192x192");
   await (await fetch(new URL(icon.src, link.href))).arrayBuffer();
+}"""
+
+
+# The one cache left once a newer worker has taken over (polled in the page).
+NEXT_CACHE = """async (old) => {
+  for (let tries = 0; tries < 100; tries++) {
+    const names = await caches.keys();
+    if (names.length === 1 && names[0] !== old) return names[0];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
 }"""
 
 
@@ -205,3 +218,23 @@ def test_worker_rules(page, live_server, method, path, headers, navigate, handle
         [method, path, headers, navigate],
     )
     assert answer is handled
+
+
+def test_a_release_replaces_the_old_cache(page, counted_server):
+    """A new release (here: a new release digest) changes the worker's script; the
+    browser installs the new worker, which deletes the old release's cache."""
+    server, _ = counted_server
+    page.goto(server("/velzio/register"))
+    wait_for_service_worker(page)
+    [old] = page.evaluate("caches.keys()")
+    assert old.startswith("savitarna-velzio-")
+
+    release = assets(server.app).release
+    assets(server.app).release = "next-release"
+    try:
+        page.reload()
+        new = page.evaluate(NEXT_CACHE, old)
+    finally:
+        assets(server.app).release = release
+    assert new and new.startswith("savitarna-velzio-") and new != old
+    assert "/velzio/offline?lang=lt" in page.evaluate(CACHED_PATHS)
