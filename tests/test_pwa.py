@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import brotli
 import pytest
@@ -128,9 +129,7 @@ def test_static_files_versioned_compressed_and_cached_for_a_year(client):
     urls = static_urls(html)
     assert "/static/css/app.css" not in urls
     css = next(url for url in urls if url.startswith("/static/css/app."))
-    original = (client.application.static_folder + "/css/app.css",)
-    with open(original[0], "rb") as file:
-        content = file.read()
+    content = (Path(client.application.static_folder) / "css" / "app.css").read_bytes()
     assert css == "/static/" + hashed_name("css/app.css", content)
 
     for encoding, decompress in (("br", brotli.decompress), ("gzip", gzip.decompress)):
