@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import PROJECT_ROOT, load_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import limits
+    from . import assets, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -48,6 +48,8 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    compress.init_app(app)
+    assets.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -73,9 +75,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, mailbox, main, registration
+    from . import account, auth, mailbox, main, pwa, registration
 
-    for package in (main, auth, registration, account, mailbox):
+    for package in (main, auth, registration, account, mailbox, pwa):
         app.register_blueprint(package.bp)
 
 

@@ -1,15 +1,15 @@
-"""flask commands: tenants, contracts, outbox."""
+"""flask commands: tenants, contracts, outbox, audit, static files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import audit, mail
+from . import assets, audit, mail
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
 from .models import Account, AuditEvent, OutboxMessage, Tenant
@@ -19,6 +19,7 @@ tenants_cli = AppGroup("tenants", help="Utilities (tenants) and their settings."
 contracts_cli = AppGroup("contracts", help="Contract registries.")
 outbox_cli = AppGroup("outbox", help="Outgoing email.")
 audit_cli = AppGroup("audit", help="The audit log.")
+static_cli = AppGroup("static", help="Static files.")
 
 
 @tenants_cli.command("load")
@@ -128,6 +129,15 @@ def audit_list(tenant_slug: str | None, email: str | None, event: str | None, li
         )
 
 
+@static_cli.command("build")
+def static_build():
+    """Write the versioned, compressed static files into STATIC_BUILD_DIR (the app
+    also does this when it starts; run it where that folder is read-only later)."""
+    target = Path(current_app.config["STATIC_BUILD_DIR"])
+    names = assets.build(Path(current_app.static_folder), target)
+    click.echo(f"static: {len(names)} files in {target}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli):
+    for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, static_cli):
         app.cli.add_command(group)

@@ -97,4 +97,19 @@
     edited.delete(control);
     if (window.htmx) window.htmx.trigger(control, "revalidate");
   });
+
+  // The utility's service worker shows an offline page when the network is gone.
+  // Embedded forms have no manifest link (and <body class="embed">): they live in
+  // another site's frame, where an offline page of ours has no place.
+  var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
+  var embedded = "embed" in root.dataset || document.body.classList.contains("embed");
+  if (manifest && !embedded && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"))
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        // The offline page then comes in the language of the pages read.
+        registration.active.postMessage({ language: root.lang });
+      })
+      .catch(function () { /* no offline page: the site works the same */ });
+  }
 })();
