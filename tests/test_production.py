@@ -221,7 +221,10 @@ def test_not_ready_when_the_database_is_unreachable(database, app, tmp_path):
 
 def test_not_ready_when_redis_is_unreachable(database, app, tmp_path):
     closed = f"redis://127.0.0.1:{free_port()}/0"
-    response = another_app(database, tmp_path, REDIS_URL=closed).test_client().get("/readyz")
+    # The limiter keeps memory storage: its state is per process and would
+    # outlive this test (the fallback to memory is a production behaviour).
+    unready = another_app(database, tmp_path, REDIS_URL=closed, RATELIMIT_STORAGE_URI="memory://")
+    response = unready.test_client().get("/readyz")
     assert response.status_code == 503
     checks = response.json["checks"]
     assert checks["redis"]["ok"] is False and checks["redis"]["error"] == "ConnectionError"
