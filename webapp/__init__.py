@@ -108,9 +108,20 @@ def register_request_hooks(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     from .htmx import render, wants_fragment
 
+    def page_or_error_line(status: int, page: str, line: str, **context):
+        """The error page; for an htmx live check, the field's error line instead,
+        so the form stays as typed. Other fragment requests swap nothing."""
+        target = request.headers.get("HX-Target", "")
+        if wants_fragment() and target.endswith("-error"):
+            return render(line, status, target=target, **context)
+        response = render(page, status, **context)
+        if wants_fragment():
+            response.headers["HX-Reswap"] = "none"
+        return response
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
-        return render("errors/expired.html", 400)
+        return page_or_error_line(400, "errors/expired.html", "errors/_expired.html")
 
     @app.errorhandler(429)
     def too_many(error):
@@ -118,13 +129,9 @@ def register_errorhandlers(app: Flask) -> None:
 
         seconds = retry_after_seconds()
         minutes = max(1, round(seconds / 60))
-        target = request.headers.get("HX-Target", "")
-        if wants_fragment() and target.endswith("-error"):
-            response = render("errors/_too_many.html", 429, target=target, minutes=minutes)
-        else:
-            response = render("errors/error.html", 429, code=429, minutes=minutes)
-            if wants_fragment():
-                response.headers["HX-Reswap"] = "none"
+        response = page_or_error_line(
+            429, "errors/error.html", "errors/_too_many.html", code=429, minutes=minutes
+        )
         response.headers["Retry-After"] = str(seconds)
         return response
 
@@ -132,7 +139,10 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render("errors/error.html", error.code, code=error.code)
+        response = render("errors/error.html", error.code, code=error.code)
+        if wants_fragment():
+            response.headers["HX-Reswap"] = "none"
+        return response
 
     @app.errorhandler(InternalServerError)
     def server_error(error):
