@@ -195,6 +195,37 @@ def test_liveness_answers_without_the_database(database, app, tmp_path):
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
 
+LIMITED_PROCESS = """
+import json, sys
+from webapp import create_app
+app = create_app({"APP_ENV": "testing", "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": sys.argv[1],
+                  "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_APPLICATION": "3 per minute"})
+client = app.test_client()
+paths = ("/healthz", "/readyz", "/")
+print(json.dumps({path: [client.get(path).status_code for _ in range(5)] for path in paths}))
+"""
+
+
+def test_probes_are_never_rate_limited(app, database, tmp_path):
+    # An app-wide limit is process-wide state in Flask-Limiter, hence a process
+    # of its own.
+    result = subprocess.run(
+        [sys.executable, "-c", LIMITED_PROCESS, database],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "INSTANCE_PATH": str(tmp_path / "limited")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    statuses = json.loads(result.stdout.strip().splitlines()[-1])
+    assert statuses == {
+        "/healthz": [200] * 5,
+        "/readyz": [200] * 5,
+        "/": [200, 200, 200, 429, 429],
+    }
+
+
 def test_ready_on_the_test_database(client):
     response = client.get("/readyz")
     assert response.status_code == 200
@@ -221,7 +252,10 @@ def test_not_ready_when_the_database_is_unreachable(database, app, tmp_path):
 
 def test_not_ready_when_redis_is_unreachable(database, app, tmp_path):
     closed = f"redis://127.0.0.1:{free_port()}/0"
-    response = another_app(database, tmp_path, REDIS_URL=closed).test_client().get("/readyz")
+    # The limiter keeps memory storage: its state is per process and would
+    # outlive this test (the fallback to memory is a production behaviour).
+    unready = another_app(database, tmp_path, REDIS_URL=closed, RATELIMIT_STORAGE_URI="memory://")
+    response = unready.test_client().get("/readyz")
     assert response.status_code == 503
     checks = response.json["checks"]
     assert checks["redis"]["ok"] is False and checks["redis"]["error"] == "ConnectionError"

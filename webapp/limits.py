@@ -46,6 +46,9 @@ def configure(app: Flask, environ: dict) -> None:
         "RATELIMIT_HEADERS_ENABLED",
         environ.get("RATELIMIT_HEADERS_ENABLED", "").lower() in {"1", "true", "yes", "on"},
     )
+    # Redis away: count in this process's memory until it is back (a warning in
+    # the log, /readyz says so) rather than answer every limited request 500.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # Deployments (or test runs) sharing one Redis keep apart by prefix.
     app.config.setdefault("RATELIMIT_KEY_PREFIX", environ.get("RATELIMIT_KEY_PREFIX", "savitarna"))
 

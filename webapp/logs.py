@@ -43,17 +43,19 @@ def init_app(app: Flask) -> None:
 
 
 def configure_handler(fmt: str, level: str) -> None:
-    # One handler on the package's logger (app.logger is "webapp" too), replaced
-    # rather than added to when the factory runs again in the same process.
-    logger = logging.getLogger("webapp")
-    logger.setLevel(level.upper())
-    handler = next((h for h in logger.handlers if h.get_name() == HANDLER_NAME), None)
-    if handler is None:
-        handler = StdoutHandler()
-        handler.set_name(HANDLER_NAME)
-        handler.addFilter(RequestIdFilter())
-        logger.addHandler(handler)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    # One handler on the app's logger ("webapp", app.logger) and on the rate
+    # limiter's (it warns when Redis is away), replaced rather than added to
+    # when the factory runs again in the same process.
+    logging.getLogger("webapp").setLevel(level.upper())
+    for name in ("webapp", "flask-limiter"):
+        logger = logging.getLogger(name)
+        handler = next((h for h in logger.handlers if h.get_name() == HANDLER_NAME), None)
+        if handler is None:
+            handler = StdoutHandler()
+            handler.set_name(HANDLER_NAME)
+            handler.addFilter(RequestIdFilter())
+            logger.addHandler(handler)
+        handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
 
 
 def request_id() -> str | None:

@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 
+from .contrast import brand_contrast_problems
 from .extensions import db
 from .models import Tenant
 from .policy import PasswordPolicy
@@ -97,6 +98,9 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
     for key, value in colours.items():
         if not isinstance(value, str) or not COLOUR_RE.match(value):
             raise TenantDataError(f"{where}: brand.{key} must be a colour like #12ab34.")
+    problems = brand_contrast_problems(colours)
+    if problems:
+        raise TenantDataError(f"{where}: " + "; ".join(problems) + ".")
     try:
         policy = PasswordPolicy.from_mapping(data.get("password", {}))
     except ValueError as exc:
