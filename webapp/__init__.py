@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import limits
+    from . import embed, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    embed.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 

@@ -120,5 +120,8 @@ def audit_list(tenant_slug: str | None, email: str | None, event: str | None, li
 
 
 def init_app(app: Flask) -> None:
+    from .embed.demo import embed_demo
+
     for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli):
         app.cli.add_command(group)
+    app.cli.add_command(embed_demo)

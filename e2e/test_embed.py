@@ -1,0 +1,205 @@
+"""The embedded forms in a utility's own page: a demo host page on a second
+origin (localhost) frames the app (127.0.0.1), in a Chromium that blocks
+third-party cookies."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from webapp.embed.demo import host_app
+from webapp.extensions import db
+from webapp.models import Tenant
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from .pages import LABELS, PASSWORD, label, link_in, mailbox, t, unique_email
+
+pytestmark = pytest.mark.e2e
+
+# Chromium's switch for the third-party cookie phase-out: cookies of a frame on
+# another site are refused unless they are Partitioned (CHIPS).
+BLOCK_THIRD_PARTY_COOKIES = "--test-third-party-cookie-phaseout"
+L = LABELS["lt"]
+
+
+@dataclass
+class Host:
+    url: str  # http://localhost:PORT
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+def _serve(app_url: str) -> tuple[Host, object]:
+    server = make_server("127.0.0.1", 0, host_app(app_url), threaded=True)
+    threading.Thread(target=server.serve_forever, name="e2e-host", daemon=True).start()
+    return Host(f"http://localhost:{server.server_port}"), server
+
+
+@pytest.fixture(scope="module")
+def embed_site(live_server_factory) -> Iterator[tuple[LiveServer, Host, Host]]:
+    """The app; a host page on the tenants' lists; another one that is not."""
+    app = live_server_factory()
+    allowed, first = _serve(app.url)
+    stranger, second = _serve(app.url)
+    with app.app.app_context():
+        for tenant in db.session.scalars(select(Tenant)):
+            tenant.settings = {**tenant.settings, "embed_origins": [allowed.url]}
+        db.session.commit()
+        db.session.remove()
+    yield app, allowed, stranger
+    for server in (first, second):
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def strict_browser() -> Iterator[Browser]:
+    """Chromium with third-party cookies blocked."""
+    with sync_playwright() as playwright:
+        options = {"headless": True, "args": [*CHROMIUM_ARGS, BLOCK_THIRD_PARTY_COOKIES]}
+        if CHROMIUM.exists():
+            options["executable_path"] = str(CHROMIUM)
+        try:
+            chromium = playwright.chromium.launch(**options)
+        except Exception as exc:
+            pytest.fail(f"Chromium could not start, so no browser test can run: {exc}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def host_page(strict_browser) -> Iterator[Page]:
+    context = strict_browser.new_context(viewport={"width": 1280, "height": 900}, locale="lt-LT")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def field(frame: FrameLocator, key: str):
+    return frame.get_by_label(label(L[key], more=key == "terms"))
+
+
+def frame_height(page: Page, frame_id: str) -> float:
+    return page.locator(f"#{frame_id}").bounding_box()["height"]
+
+
+def wait_for_resize(page: Page, frame_id: str, other_than: float) -> float:
+    page.wait_for_function(
+        "([id, h]) => Math.abs(document.getElementById(id).getBoundingClientRect().height - h) > 1",
+        arg=[frame_id, other_than],
+    )
+    return frame_height(page, frame_id)
+
+
+def events(page: Page, name: str, tenant: str):
+    return page.locator(f'#events li[data-event="{name}"][data-tenant="{tenant}"]')
+
+
+def test_registration_completes_in_a_cross_origin_frame_without_cookies(
+    host_page, embed_site, output
+):
+    app, host, _ = embed_site
+    page = host_page
+    app_requests = []
+    page.on(
+        "request",
+        lambda request: app_requests.append(request) if request.url.startswith(app.url) else None,
+    )
+    page.goto(host())
+    frame = page.frame_locator("#velzio-frame")
+    expect(frame.get_by_role("heading", level=1)).to_have_text(t("New user registration", "lt"))
+    expect(events(page, "savitarna:form-shown", "velzio")).to_have_count(1)
+    expect(events(page, "savitarna:form-shown", "elektrum")).to_have_count(1)
+
+    # The browser really refuses this frame's (unpartitioned) cookies.
+    inner = page.frame(url=re.compile(r"/velzio/embed/register"))
+    stored = inner.evaluate("document.cookie = 'probe=1; SameSite=None; Secure'; document.cookie")
+    assert stored == ""
+
+    email = unique_email("embed-velzio")
+    field(frame, "first_name").fill("Ona")
+    field(frame, "last_name").fill("Onaitė")
+    field(frame, "email").fill(email)
+    field(frame, "password").fill(PASSWORD)
+    field(frame, "password2").fill(PASSWORD)
+    field(frame, "terms").check()
+    frame.get_by_role("button", name=L["register"], exact=True).click()
+
+    expect(frame.get_by_role("heading", level=1)).to_have_text(t("Check your email", "lt"))
+    expect(events(page, "savitarna:registered", "velzio")).to_have_count(1)
+    assert inner.evaluate("document.cookie") == ""
+    posts = [r for r in app_requests if r.method == "POST"]
+    full_post = re.compile(r"/velzio/embed/register(\?|$)")
+    assert any(full_post.search(r.url) for r in posts), [r.url for r in posts]
+    # The server never saw a cookie from the frame, and never set one.
+    for request in app_requests:
+        assert "cookie" not in request.all_headers(), request.url
+        response = request.response()
+        if response is not None:
+            assert "set-cookie" not in response.all_headers(), request.url
+
+    [message] = mailbox(app, email)
+    assert message["kind"] == "confirm"
+    # The emailed link works in a fresh tab with nothing of the frame.
+    confirm = page.context.new_page()
+    confirm.goto(link_in(message["text"], "/confirm/"))
+    expect(confirm).to_have_url(re.compile(r"/velzio/$"))
+    expect(confirm.get_by_role("status")).to_have_text(
+        t("Your email address is confirmed. Log in with your email and password.", "lt")
+    )
+
+
+def test_the_frame_grows_as_errors_appear(host_page, embed_site):
+    app, host, _ = embed_site
+    page = host_page
+    page.goto(host())
+    frame = page.frame_locator("#elektrum-frame")
+    expect(events(page, "savitarna:form-shown", "elektrum")).to_have_count(1)
+    # embed.js replaced the fallback height (the iframe's height="900").
+    before = wait_for_resize(page, "elektrum-frame", 900)
+    with page.expect_response(re.compile(r"/elektrum/embed/register")) as answer:
+        frame.get_by_role("button", name=L["register"], exact=True).click()
+    assert answer.value.status == 422
+    expect(frame.locator("#error-summary")).to_be_visible()
+    after = wait_for_resize(page, "elektrum-frame", before)
+    assert after > before + 100, (before, after)
+    # Exactly the content: no scrollbar inside the frame.
+    inner = page.frame(url=re.compile(r"/elektrum/embed/register"))
+    content = inner.evaluate("document.documentElement.scrollHeight")
+    assert abs(after - content) <= 2, (after, content)
+
+
+def test_a_site_not_on_the_list_cannot_frame_the_form(host_page, embed_site):
+    app, _, stranger = embed_site
+    page = host_page
+    with page.expect_response(re.compile(r"/velzio/embed/register")) as answer:
+        page.goto(stranger())
+    policy = answer.value.headers["content-security-policy"]
+    ancestors = re.search(r"frame-ancestors ([^;]+)", policy).group(1)
+    assert stranger.url not in ancestors.split()
+    assert "x-frame-options" not in answer.value.headers
+    # The browser refused it: the frame shows Chromium's error page, not the form.
+    expect(page.frame_locator("#velzio-frame").get_by_role("heading")).to_have_count(0)
+    blocked = [f for f in page.frames if f.parent_frame is not None]
+    assert blocked and all(not f.url.startswith(app.url) for f in blocked), [f.url for f in blocked]
+    expect(events(page, "savitarna:form-shown", "velzio")).to_have_count(0)
+
+
+def test_demo_host_page_sizes_both_frames(host_page, embed_site, output):
+    """Both tenants' forms fit their frames; the screenshot (e2e/output) is the
+    one in the README (docs/embed-demo.png)."""
+    app, host, _ = embed_site
+    page = host_page
+    page.goto(host())
+    for frame_id in ("velzio-frame", "elektrum-frame"):
+        wait_for_resize(page, frame_id, 900)
+    expect(events(page, "savitarna:form-shown", "elektrum")).to_have_count(1)
+    page.screenshot(path=output / "embed-demo.png", full_page=False)
