@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
@@ -202,4 +203,42 @@ def test_demo_host_page_sizes_both_frames(host_page, embed_site, output):
     for frame_id in ("velzio-frame", "elektrum-frame"):
         wait_for_resize(page, frame_id, 900)
     expect(events(page, "savitarna:form-shown", "elektrum")).to_have_count(1)
-    page.screenshot(path=output / "embed-demo.png", full_page=False)
+    # A viewport as tall as the page: Chromium's full-page capture leaves the
+    # cross-origin frames' lower parts blank.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.screenshot(path=output / "embed-demo.png")
+
+
+def _confirmed_velzio_account(server: LiveServer) -> str:
+    """A residential account registered and confirmed on the full site."""
+    client = server.app.test_client()
+    html = client.get("/velzio/register").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    email = unique_email("embed-login")
+    data = {"first_name": "Ona", "last_name": "Onaitė", "email": email, "terms": "y"}
+    data.update(csrf_token=token, password=PASSWORD, password2=PASSWORD)
+    assert client.post("/velzio/register", data=data).status_code == 303
+    link = link_in(mailbox(server, email)[0]["text"], "/confirm/")
+    assert client.get(urlsplit(link).path).status_code == 303
+    return email
+
+
+def test_login_in_the_frame_keeps_a_partitioned_session(host_page, embed_site):
+    app, host, _ = embed_site
+    email = _confirmed_velzio_account(app)
+    page = host_page
+    page.goto(host())
+    frame = page.frame_locator("#velzio-frame")
+    frame.get_by_role("link", name=t("Log in", "lt"), exact=True).click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        t("Log in to the self-service", "lt")
+    )
+    frame.get_by_label(label(L["login_email"])).fill(email)
+    frame.get_by_label(label(L["password"])).fill(PASSWORD)
+    frame.get_by_role("button", name=L["log_in"], exact=True).click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text(t("My account", "lt"))
+    expect(page).to_have_url(host())  # the host page stayed where it was
+    [session] = [c for c in page.context.cookies() if c["name"] == "savitarna_session"]
+    assert session["sameSite"] == "None" and session["secure"]
+    assert session.get("partitionKey") == "http://localhost"
