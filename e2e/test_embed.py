@@ -47,7 +47,7 @@ def _serve(app_url: str) -> tuple[Host, object]:
 @pytest.fixture(scope="module")
 def embed_site(live_server_factory) -> Iterator[tuple[LiveServer, Host, Host]]:
     """The app; a host page on the tenants' lists; another one that is not."""
-    app = live_server_factory()
+    app = live_server_factory(EMBED_CONFIRM_POLL_SECONDS=1)
     allowed, first = _serve(app.url)
     stranger, second = _serve(app.url)
     with app.app.app_context():
@@ -156,6 +156,9 @@ def test_registration_completes_in_a_cross_origin_frame_without_cookies(
     expect(confirm.get_by_role("status")).to_have_text(
         t("Your email address is confirmed. Log in with your email and password.", "lt")
     )
+    # ... and the frame, still showing 'check your email', tells the host page.
+    expect(events(page, "savitarna:confirmed", "velzio")).to_have_count(1)
+    expect(page.locator("#events li")).to_have_count(4)  # shown ×2, registered, confirmed
 
 
 def test_the_frame_grows_as_errors_appear(host_page, embed_site):

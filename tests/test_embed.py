@@ -73,9 +73,7 @@ def test_a_tenant_without_sites_cannot_be_framed_at_all(app, client):
     assert frame_ancestors(client.get("/velzio/embed/register")) == "frame-ancestors 'none'"
 
 
-@pytest.mark.parametrize(
-    "path", ["/velzio/embed/forgot", "/velzio/embed/resend", "/velzio/embed/rules"]
-)
+@pytest.mark.parametrize("page", ["forgot", "resend", "rules", "account/password"])
 def test_pages_that_are_not_embeddable_answer_404(client, page):
     response = client.get(f"/velzio/embed/{page}", headers=LT)
     assert response.status_code == 404
@@ -141,7 +139,8 @@ def test_registration_in_a_frame_needs_and_sets_no_cookie(app, client):
         headers={**LT, **SAME_ORIGIN},
     )
     assert response.status_code == 303, response.get_data(as_text=True)
-    assert response.headers["Location"] == "/velzio/embed/register/sent"
+    # The 'confirmed yet?' ticket rides in the fragment, which no server sees.
+    assert response.headers["Location"].startswith("/velzio/embed/register/sent#")
     assert "Set-Cookie" not in response.headers
     sent = client.get("/velzio/embed/register/sent", headers=LT).get_data(as_text=True)
     assert 'data-embed-event="savitarna:registered"' in sent
@@ -387,3 +386,50 @@ def test_emails_from_a_frame_link_to_the_full_site(app, client):
     assert message.kind == "already_registered"
     assert link_in(message, "/velzio/") == "/velzio/"
     assert "/embed" not in message.text_body
+
+
+# ---------------------------------------------------------------- confirmed yet?
+
+
+def _register_in_frame(client, slug: str, data: dict) -> tuple[str, str]:
+    """Register through the frame; return (the form token, the ticket)."""
+    token = embed_token(client, slug)
+    response = client.post(
+        f"/{slug}/embed/register", data={"csrf_token": token, **data}, headers={**LT, **SAME_ORIGIN}
+    )
+    assert response.status_code == 303
+    return token, response.headers["Location"].split("#", 1)[1]
+
+
+def _confirmed_yet(client, slug: str, token: str, ticket: str):
+    return client.post(
+        f"/{slug}/embed/register/confirmed",
+        data={"csrf_token": token, "ticket": ticket},
+        headers={**LT, **SAME_ORIGIN},
+    )
+
+
+def test_the_sent_page_in_a_frame_learns_when_the_address_is_confirmed(app, client):
+    token, ticket = _register_in_frame(client, "velzio", VELZIO_OK)
+    sent = client.get("/velzio/embed/register/sent", headers=LT).get_data(as_text=True)
+    assert 'data-embed-poll="/velzio/embed/register/confirmed"' in sent
+    assert _confirmed_yet(client, "velzio", token, ticket).status_code == 204
+    client.get(link_in(outbox(app, VELZIO_OK["email"])[-1], "/confirm/"))
+    assert _confirmed_yet(client, "velzio", token, ticket).status_code == 200
+
+
+def test_an_account_confirmed_before_never_counts(app, client):
+    """Registering a known (confirmed) address answers exactly like a new one."""
+    register_velzio(client, app)
+    token, ticket = _register_in_frame(client, "velzio", VELZIO_OK)
+    assert _confirmed_yet(client, "velzio", token, ticket).status_code == 204
+
+
+def test_a_bad_or_foreign_ticket_is_refused(app, client):
+    token, ticket = _register_in_frame(client, "elektrum", ELEKTRUM_OK)
+    velzio_token = embed_token(client, "velzio")
+    assert _confirmed_yet(client, "velzio", velzio_token, ticket).status_code == 400
+    assert _confirmed_yet(client, "elektrum", token, ticket[:-3] + "abc").status_code == 400
+    assert _confirmed_yet(client, "elektrum", token, "").status_code == 400
+    full_site = client.post("/elektrum/register/confirmed", data={"ticket": ticket})
+    assert full_site.status_code in (400, 404)

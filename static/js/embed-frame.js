@@ -28,8 +28,29 @@
   window.addEventListener("load", sendHeight);
   sendHeight();
 
-  var event = body.dataset.embedEvent;
-  if (event) {
-    post({ type: "event", name: event, detail: { tenant: body.dataset.embedTenant, path: location.pathname } });
+  function announce(name) {
+    post({ type: "event", name: name, detail: { tenant: body.dataset.embedTenant, path: location.pathname } });
+  }
+  if (body.dataset.embedEvent) announce(body.dataset.embedEvent);
+
+  // "Check your email": ask now and then whether the address has been
+  // confirmed (in another tab, from the email). The ticket came in the URL
+  // fragment, which no server sees. 200 = confirmed, 204 = not yet.
+  var poll = body.dataset.embedPoll;
+  var ticket = location.hash.slice(1);
+  if (poll && ticket && window.fetch) {
+    var asked = 0;
+    var timer = setInterval(function () {
+      if (++asked > 360) return clearInterval(timer); // an hour at most
+      var form = new URLSearchParams({ csrf_token: body.dataset.embedToken, ticket: ticket });
+      fetch(poll, { method: "POST", body: form, credentials: "omit" }).then(function (response) {
+        if (response.status === 200) {
+          clearInterval(timer);
+          announce("savitarna:confirmed");
+        } else if (response.status !== 204) {
+          clearInterval(timer);
+        }
+      });
+    }, Number(body.dataset.embedPollEvery || 10000));
   }
 })();

@@ -14,9 +14,11 @@ Everything else keeps Flask-WTF's session-bound CSRF protection."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
@@ -39,6 +41,7 @@ EMBEDDABLE = frozenset(
         "auth.password_rules",
         "account.home",
         "account.preferences",
+        "embed.confirmed",
     }
 )
 # What the frame tells the host page when it shows a page (static/js/embed-frame.js).
@@ -48,6 +51,7 @@ EVENTS = {
     "registration.sent": "savitarna:registered",
 }
 TOKEN_SALT = "savitarna.embed-form"  # noqa: S105 (a salt, not a secret)
+TICKET_SALT = "savitarna.embed-registration"
 # Set by the embedded login page; a login post without it proves the browser
 # keeps no cookie for the frame.
 PROBE_COOKIE = "savitarna_frame"
@@ -68,6 +72,8 @@ def init_app(app: Flask) -> None:
     # Flask-WTF's own before_request is replaced by protect_posts, which
     # chooses between its session check and the embed check per request.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # How often the 'check your email' page in a frame asks about confirmation.
+    app.config.setdefault("EMBED_CONFIRM_POLL_SECONDS", 10)
     app.session_interface = FrameSessionInterface()
     app.url_value_preprocessor(pull_embed)
     app.url_defaults(add_embed)
@@ -75,14 +81,26 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = form_token
     app.context_processor(embed_context)
     app.after_request(set_probe_cookie)
+    from .views import bp
+
+    app.register_blueprint(bp)
 
 
 def embed_context() -> dict:
+    sent = g.get("embed") and request.endpoint == "registration.sent"
     return {
         "embed": bool(g.get("embed")),
         "embed_host": host_origin(),
         "embed_event": EVENTS.get(request.endpoint) if g.get("embed") else None,
+        "embed_poll": _poll() if sent else None,
         "csrf_token": form_token,
+    }
+
+
+def _poll() -> dict:
+    return {
+        "url": url_for("embed.confirmed"),
+        "every": current_app.config["EMBED_CONFIRM_POLL_SECONDS"] * 1000,
     }
 
 
@@ -238,3 +256,31 @@ def frame_keeps_no_cookies() -> bool:
     """A post from the embedded login page that came without the probe cookie:
     a login here could not last beyond this answer."""
     return bool(g.get("embed")) and PROBE_COOKIE not in request.cookies
+
+
+def registration_ticket(email: str) -> str | None:
+    """In a frame, a signed note of who registered when, for the 'check your
+    email' page to ask whether the address has been confirmed since (the
+    host page's "savitarna:confirmed"). It travels in the URL fragment, which
+    never reaches a server or its logs. None on the full site."""
+    if not g.get("embed"):
+        return None
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TICKET_SALT).dumps(
+        # Its own time, to the microsecond: the signature's is whole seconds.
+        {"tenant": g.tenant.slug, "email": email, "at": time.time()}
+    )
+
+
+def read_registration_ticket(ticket: str, tenant_slug: str, max_age: int):
+    """(email, issued at as a Unix time), or None for a bad or expired ticket."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TICKET_SALT)
+    try:
+        data = serializer.loads(ticket, max_age=max_age)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("tenant") != tenant_slug:
+        return None
+    email, at = data.get("email"), data.get("at")
+    if not isinstance(email, str) or not isinstance(at, int | float):
+        return None
+    return email, datetime.fromtimestamp(at, UTC)
