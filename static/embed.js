@@ -1,7 +1,7 @@
 /* Savitarna embed helper for host pages (a utility's own website).
 
-   <iframe data-savitarna src="https://APP/TENANT/embed/register"
-           title="Registration" loading="lazy"></iframe>
+   <iframe data-savitarna title="Registration" loading="lazy" width="100%" height="900"
+           src="https://APP/TENANT/embed/register"></iframe>
    <script src="https://APP/static/embed.js" defer></script>
 
    It sizes each such iframe to its content and re-dispatches what happens in

@@ -433,3 +433,14 @@ def test_a_bad_or_foreign_ticket_is_refused(app, client):
     assert _confirmed_yet(client, "elektrum", token, "").status_code == 400
     full_site = client.post("/elektrum/register/confirmed", data={"ticket": ticket})
     assert full_site.status_code in (400, 404)
+
+
+def test_the_https_origin_passes_behind_a_proxy_that_ends_tls(app, client):
+    app.config["PREFERRED_URL_SCHEME"] = "https"
+    token = embed_token(client)
+    response = client.post(
+        "/velzio/embed/register/check/first_name",
+        data={"csrf_token": token, "first_name": "Ona"},
+        headers={**LT, "Origin": "https://localhost", "HX-Request": "true"},
+    )
+    assert response.status_code == 200

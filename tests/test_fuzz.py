@@ -316,6 +316,7 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/register/customer",
         "/<tenant>/account/preferences",
         "/<tenant>/account/password",
+        "/<tenant>/register/confirmed",  # embed mode only: tests/test_embed.py
     }
 
 

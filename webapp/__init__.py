@@ -74,9 +74,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, mailbox, main, registration
+    from . import account, auth, embed, mailbox, main, registration
 
-    for package in (main, auth, registration, account, mailbox):
+    for package in (main, auth, registration, account, embed, mailbox):
         app.register_blueprint(package.bp)
 
 

@@ -81,9 +81,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = form_token
     app.context_processor(embed_context)
     app.after_request(set_probe_cookie)
-    from .views import bp
-
-    app.register_blueprint(bp)
 
 
 def embed_context() -> dict:
@@ -202,8 +199,14 @@ def check_same_origin() -> None:
         abort(400)
     if fetch_site is not None and fetch_site != "same-origin":
         abort(400)
-    if origin is not None and origin != request.host_url.rstrip("/"):
+    if origin is not None and origin not in _own_origins():
         abort(400)
+
+
+def _own_origins() -> set[str]:
+    # Behind a proxy that ends TLS, the request itself may look like http.
+    schemes = {request.scheme, current_app.config["PREFERRED_URL_SCHEME"]}
+    return {f"{scheme}://{request.host}" for scheme in schemes}
 
 
 def protect_posts() -> None:
@@ -284,3 +287,6 @@ def read_registration_ticket(ticket: str, tenant_slug: str, max_age: int):
     if not isinstance(email, str) or not isinstance(at, int | float):
         return None
     return email, datetime.fromtimestamp(at, UTC)
+
+
+from .views import bp  # noqa: E402,F401 (its views use the helpers above)
