@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    FrameLocator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -62,18 +69,23 @@ def embed_site(live_server_factory) -> Iterator[tuple[LiveServer, Host, Host]]:
 
 
 @pytest.fixture(scope="module")
-def strict_browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def strict_browser(playwright) -> Iterator[Browser]:
     """Chromium with third-party cookies blocked."""
-    with sync_playwright() as playwright:
-        options = {"headless": True, "args": [*CHROMIUM_ARGS, BLOCK_THIRD_PARTY_COOKIES]}
-        if CHROMIUM.exists():
-            options["executable_path"] = str(CHROMIUM)
-        try:
-            chromium = playwright.chromium.launch(**options)
-        except Exception as exc:
-            pytest.fail(f"Chromium could not start, so no browser test can run: {exc}")
-        yield chromium
-        chromium.close()
+    options = {"headless": True, "args": [*CHROMIUM_ARGS, BLOCK_THIRD_PARTY_COOKIES]}
+    if CHROMIUM.exists():
+        options["executable_path"] = str(CHROMIUM)
+    try:
+        chromium = playwright.chromium.launch(**options)
+    except Exception as exc:
+        pytest.fail(f"Chromium could not start, so no browser test can run: {exc}")
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -245,3 +257,43 @@ def test_login_in_the_frame_keeps_a_partitioned_session(host_page, embed_site):
     [session] = [c for c in page.context.cookies() if c["name"] == "savitarna_session"]
     assert session["sameSite"] == "None" and session["secure"]
     assert session.get("partitionKey") == "http://localhost"
+
+
+def test_login_in_a_frame_that_keeps_no_cookies_offers_a_new_tab(host_page, embed_site, playwright):
+    """As in a browser without partitioned cookies: each of the app's requests
+    goes out with an empty cookie jar of its own, and no Set-Cookie comes back."""
+    app, host, _ = embed_site
+    email = _confirmed_velzio_account(app)
+    page = host_page
+
+    def drop_cookies(route):
+        jar = playwright.request.new_context()
+        response = jar.fetch(route.request, max_redirects=0)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+        route.fulfill(status=response.status, headers=headers, body=response.body())
+        jar.dispose()
+
+    page.route(re.compile("^" + re.escape(app.url) + "/"), drop_cookies)
+    page.goto(host())
+    frame = page.frame_locator("#velzio-frame")
+    frame.get_by_role("link", name=t("Log in", "lt"), exact=True).click()
+    frame.get_by_label(label(L["login_email"])).fill(email)
+    frame.get_by_label(label(L["password"])).fill(PASSWORD)
+    frame.get_by_role("button", name=L["log_in"], exact=True).click()
+
+    expect(frame.get_by_role("alert")).to_contain_text(
+        t("Your browser does not let this embedded form keep you logged in.", "lt")
+    )
+    assert page.context.cookies(app.url) == []
+    new_tab = frame.get_by_role(
+        "link", name=re.compile(re.escape(t("Continue in a new tab", "lt")))
+    )
+    expect(new_tab).to_have_attribute("target", "_blank")
+    page.unroute_all()
+    with page.expect_popup() as popup:
+        new_tab.click()
+    login = popup.value
+    expect(login).to_have_url(app("/velzio/"))
+    expect(login.get_by_role("heading", level=1)).to_have_text(
+        t("Log in to the self-service", "lt")
+    )
