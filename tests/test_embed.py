@@ -83,7 +83,7 @@ def test_embed_page_has_no_site_chrome_and_keeps_links_in_the_frame(client):
     html = client.get("/velzio/embed/register?host=" + HOST, headers=LT).get_data(as_text=True)
     assert 'class="site-header"' not in html and 'class="site-footer"' not in html
     assert '<base target="_top">' in html
-    assert "/static/js/embed-frame.js" in html
+    assert re.search(r'<script src="/static/js/embed-frame(\.\w+)?\.js"', html)
     assert f'data-embed-host="{HOST}"' in html
     assert 'data-embed-event="savitarna:form-shown"' in html
     # The form and its live checks stay embedded, with the host page carried on.
@@ -444,3 +444,15 @@ def test_the_https_origin_passes_behind_a_proxy_that_ends_tls(app, client):
         headers={**LT, "Origin": "https://localhost", "HX-Request": "true"},
     )
     assert response.status_code == 200
+
+
+def test_a_live_check_with_a_bad_token_answers_with_the_fields_error_line(app, client):
+    response = client.post(
+        "/velzio/embed/register/check/email",
+        data={"csrf_token": _past_token(app, "velzio"), "email": "ona@example.com"},
+        headers={**LT, **SAME_ORIGIN, "HX-Request": "true", "HX-Target": "email-error"},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert html.startswith('<p class="field-error" id="email-error">')
+    assert expired_title(app) in html

@@ -15,6 +15,7 @@ backend, prints the examples per endpoint and checks each endpoint got enough.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 from urllib.parse import quote, urlencode
@@ -69,6 +70,9 @@ MIN_EXAMPLES = 12
 FUZZ = settings(
     max_examples=25,
     deadline=None,
+    # CI replays the same examples on every run (a red CI is a real regression);
+    # a developer's run draws new ones and keeps failures in .hypothesis/.
+    derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -389,8 +393,10 @@ def test_live_check_writes_nothing(client, app, backend, slug, field):
             data={"csrf_token": token, **form},
             headers={"HX-Request": "true", "HX-Target": f"{field or 'x'}-error"},
         )
-        check(response, form)
-        allowed = {200, 413, 422} if field else {404, 405, 413}
+        # An unknown name may match no route at all (404 before the body is read),
+        # and one with an encoded "/" is merged by werkzeug and redirected (308).
+        check(response, form, unrouted_ok=field is None)
+        allowed = {200, 413, 422} if field else {308, 404, 405, 413}
         if field is None and name in FIELDS[slug]:
             allowed = {200, 413, 422}
         assert response.status_code in allowed

@@ -156,3 +156,35 @@ def test_passwordrules_attribute():
         "allowed: upper, lower, digit, [_@#$%&*()];"
     )
     assert "special" in VELZIO.passwordrules()
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        # Any character allowed: every ASCII symbol ("special") may be generated.
+        (
+            {"min_length": 12, "max_length": 128, "require": ["digit"]},
+            "minlength: 12; maxlength: 128; required: digit; "
+            "allowed: upper, lower, digit, special;",
+        ),
+        # Nothing required: no "required" rule at all; letters and digits only.
+        (
+            {"min_length": 6, "max_length": 16, "require": [], "allowed_symbols": ""},
+            "minlength: 6; maxlength: 16; allowed: upper, lower, digit;",
+        ),
+        # "-" only counts as the first character of a class; "]" always ends it,
+        # so it is left out; so are symbols a generator cannot type (non-ASCII).
+        (
+            {"require": ["upper", "lower"], "allowed_symbols": "!-]§.-"},
+            "minlength: 8; maxlength: 64; required: upper; required: lower; "
+            "allowed: upper, lower, digit, [-!.];",
+        ),
+        # Only symbols a generator cannot use: letters and digits remain.
+        (
+            {"require": ["lower"], "allowed_symbols": "§"},
+            "minlength: 8; maxlength: 64; required: lower; allowed: upper, lower, digit;",
+        ),
+    ],
+)
+def test_passwordrules_follow_the_policy(mapping, expected):
+    assert PasswordPolicy.from_mapping(mapping).passwordrules() == expected

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import PROJECT_ROOT, load_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import embed, limits
+    from . import assets, embed, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -49,6 +49,8 @@ def register_extensions(app: Flask) -> None:
     embed.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    compress.init_app(app)
+    assets.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -74,9 +76,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, mailbox, main, registration
+    from . import account, auth, embed, mailbox, main, pwa, registration
 
-    for package in (main, auth, registration, account, embed, mailbox):
+    for package in (main, auth, registration, account, embed, mailbox, pwa):
         app.register_blueprint(package.bp)
 
 
@@ -94,9 +96,20 @@ def register_request_hooks(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     from .htmx import render, wants_fragment
 
+    def page_or_error_line(status: int, page: str, line: str, **context):
+        """The error page; for an htmx live check, the field's error line instead,
+        so the form stays as typed. Other fragment requests swap nothing."""
+        target = request.headers.get("HX-Target", "")
+        if wants_fragment() and target.endswith("-error"):
+            return render(line, status, target=target, **context)
+        response = render(page, status, **context)
+        if wants_fragment():
+            response.headers["HX-Reswap"] = "none"
+        return response
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
-        return render("errors/expired.html", 400)
+        return page_or_error_line(400, "errors/expired.html", "errors/_expired.html")
 
     @app.errorhandler(429)
     def too_many(error):
@@ -104,13 +117,9 @@ def register_errorhandlers(app: Flask) -> None:
 
         seconds = retry_after_seconds()
         minutes = max(1, round(seconds / 60))
-        target = request.headers.get("HX-Target", "")
-        if wants_fragment() and target.endswith("-error"):
-            response = render("errors/_too_many.html", 429, target=target, minutes=minutes)
-        else:
-            response = render("errors/error.html", 429, code=429, minutes=minutes)
-            if wants_fragment():
-                response.headers["HX-Reswap"] = "none"
+        response = page_or_error_line(
+            429, "errors/error.html", "errors/_too_many.html", code=429, minutes=minutes
+        )
         response.headers["Retry-After"] = str(seconds)
         return response
 
@@ -118,7 +127,10 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render("errors/error.html", error.code, code=error.code)
+        response = render("errors/error.html", error.code, code=error.code)
+        if wants_fragment():
+            response.headers["HX-Reswap"] = "none"
+        return response
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

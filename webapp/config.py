@@ -70,6 +70,28 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "2")),
         "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", str(19 * 1024))),
         "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "1")),
+        # Static files: versioned names, pre-compressed, served by WhiteNoise
+        # (webapp/assets.py). Development serves static/ as it is.
+        "STATIC_VERSIONED": _flag("STATIC_VERSIONED", default=env != "development"),
+        "STATIC_BUILD_DIR": os.environ.get(
+            "STATIC_BUILD_DIR", str(PROJECT_ROOT / "build" / "static")
+        ),
+        "STATIC_MAX_AGE": int(os.environ.get("STATIC_MAX_AGE", "3600")),
+        # Pages and fragments compressed by the app (Flask-Compress), so what the
+        # browser tests measure is what a customer receives; COMPRESS_RESPONSES=0
+        # leaves it to a reverse proxy.
+        "COMPRESS_REGISTER": _flag("COMPRESS_RESPONSES", default=True),
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        # Brotli 5: a tenth smaller than the default 4 for ~1 ms more per page.
+        "COMPRESS_BR_LEVEL": 5,
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/manifest+json",
+        ],
         "PREFERRED_URL_SCHEME": os.environ.get(
             "PREFERRED_URL_SCHEME", "https" if production else "http"
         ),

@@ -111,16 +111,26 @@ class PasswordPolicy:
         return None
 
     def passwordrules(self) -> str:
-        """The `passwordrules` attribute value, so password managers generate a fit."""
-        parts = [f"minlength: {self.min_length}", f"maxlength: {min(self.max_length, 64)}"]
-        classes = {"upper": "upper", "lower": "lower", "digit": "digit"}
-        parts += [f"required: {classes[kind]}" for kind in self.require]
-        allowed = "upper, lower, digit"
+        """The `passwordrules` attribute value (Apple's password rules language,
+        also read by 1Password and Firefox), so a password manager generates a
+        password this policy accepts.
+
+        Generators only use ASCII, so a policy's non-ASCII symbols are left out
+        (the rules stay true, merely narrower). In a custom class `-` counts only
+        first and `]` always ends the class: `-` goes first, `]` is left out."""
+        parts = [f"minlength: {self.min_length}", f"maxlength: {self.max_length}"]
+        parts += [f"required: {kind}" for kind in self.require]
+        allowed = ["upper", "lower", "digit"]
         if self.allowed_symbols is None:
-            allowed += ", special"
-        elif self.allowed_symbols:
-            allowed += ", [" + self.allowed_symbols.replace("]", "") + "]"
-        parts.append(f"allowed: {allowed}")
+            allowed.append("special")
+        else:
+            symbols = sorted(
+                {c for c in self.allowed_symbols if c.isascii() and c != "]"},
+                key=lambda c: (c != "-", self.allowed_symbols.index(c)),
+            )
+            if symbols:
+                allowed.append("[" + "".join(symbols) + "]")
+        parts.append("allowed: " + ", ".join(allowed))
         return "; ".join(parts) + ";"
 
 

@@ -11,6 +11,8 @@ _POLICY = [
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
+    "manifest-src 'self'",
+    "worker-src 'self'",
     "form-action 'self'",
     "base-uri 'none'",
     "object-src 'none'",
@@ -40,6 +42,7 @@ def set_security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure and current_app.config["APP_ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint and not request.endpoint.startswith(("static", "main.brand")):
+    # Stylesheets and the web app's files say how long they keep (webapp/pwa/views.py).
+    if request.endpoint and not request.endpoint.startswith(("static", "main.brand", "pwa.")):
         response.cache_control.no_store = True
     return response

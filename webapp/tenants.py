@@ -13,6 +13,7 @@ from flask import abort, current_app, g
 from flask_babel import get_locale
 from sqlalchemy import select
 
+from .contrast import brand_contrast_problems
 from .extensions import db
 from .models import Tenant
 from .policy import PasswordPolicy
@@ -95,6 +96,9 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
     for key, value in colours.items():
         if not isinstance(value, str) or not COLOUR_RE.match(value):
             raise TenantDataError(f"{where}: brand.{key} must be a colour like #12ab34.")
+    problems = brand_contrast_problems(colours)
+    if problems:
+        raise TenantDataError(f"{where}: " + "; ".join(problems) + ".")
     try:
         policy = PasswordPolicy.from_mapping(data.get("password", {}))
     except ValueError as exc:

@@ -2,7 +2,8 @@
    it keeps aria-invalid in step with the error lines that live checks swap,
    announces new errors politely, re-checks a field that shows an error while
    it is being corrected (so the error goes the moment it is fixed), and checks
-   a field that was edited back to its old value when it is left. */
+   a field that was edited back to its old value when it is left, and adds
+   the show/hide control to password fields. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -45,6 +46,32 @@
     if (line && line.classList && line.classList.contains("field-error")) sync(line, false);
   });
 
+  // Show/hide on password fields: the buttons come hidden from the server
+  // (useless without this script); the input's type follows aria-pressed.
+  function enhancePasswords(scope) {
+    scope.querySelectorAll(".password__toggle[hidden]").forEach(function (button) {
+      if (document.getElementById(button.getAttribute("aria-controls"))) button.hidden = false;
+    });
+  }
+  function showPassword(button, show) {
+    var input = document.getElementById(button.getAttribute("aria-controls"));
+    if (!input) return;
+    input.type = show ? "text" : "password";
+    button.setAttribute("aria-pressed", show ? "true" : "false");
+  }
+  enhancePasswords(document);
+  document.addEventListener("htmx:load", function (event) { enhancePasswords(event.detail.elt); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".password__toggle");
+    if (button) showPassword(button, button.getAttribute("aria-pressed") !== "true");
+  });
+  // Hidden again before sending, so password managers see a password field.
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll('.password__toggle[aria-pressed="true"]').forEach(function (button) {
+      showPassword(button, false);
+    });
+  }, true);
+
   var timers = new WeakMap();
   document.addEventListener("input", function (event) {
     var control = event.target;
@@ -70,4 +97,19 @@
     edited.delete(control);
     if (window.htmx) window.htmx.trigger(control, "revalidate");
   });
+
+  // The utility's service worker shows an offline page when the network is gone.
+  // Embedded forms have no manifest link (and <body class="embed">): they live in
+  // another site's frame, where an offline page of ours has no place.
+  var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
+  var embedded = "embed" in root.dataset || document.body.classList.contains("embed");
+  if (manifest && !embedded && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"))
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        // The offline page then comes in the language of the pages read.
+        registration.active.postMessage({ language: root.lang });
+      })
+      .catch(function () { /* no offline page: the site works the same */ });
+  }
 })();

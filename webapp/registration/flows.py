@@ -4,7 +4,7 @@ one transaction, and answer the same whether or not the email is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import url_for
 from sqlalchemy import select
@@ -15,6 +15,11 @@ from ..extensions import db
 from ..models import Account, Contract, Tenant, utcnow
 from ..security import hash_password, issue_token
 from ..tenants import TenantSettings
+
+# A registration repeated this soon after the first, while its address is still
+# unconfirmed, is the same one arriving twice (a double click, a second tab, a
+# reloaded POST): the confirmation link is on its way, so no second email.
+REPEAT_SECONDS = 60
 
 
 @dataclass
@@ -80,7 +85,8 @@ def register_customer(
     password_hash = hash_password(data.password) if data.password is not None else None
     existing = find_account(tenant, data.email)
     if existing is not None:
-        _send_already_registered(tenant, settings, existing, data.language)
+        if not _just_registered(existing):
+            _send_already_registered(tenant, settings, existing, data.language)
         audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
         db.session.commit()
         mail.deliver_queued()
@@ -134,6 +140,12 @@ def send_confirmation(tenant: Tenant, settings: TenantSettings, account: Account
         account=account,
         link=url_for(endpoint, tenant=tenant.slug, token=secret, _external=True),
         hours=settings.confirm_hours,
+    )
+
+
+def _just_registered(account: Account) -> bool:
+    return account.email_confirmed_at is None and account.created_at > utcnow() - timedelta(
+        seconds=REPEAT_SECONDS
     )
 
 
