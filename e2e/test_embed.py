@@ -311,3 +311,38 @@ def test_login_in_a_frame_that_keeps_no_cookies_offers_a_new_tab(host_page, embe
     expect(login.get_by_role("heading", level=1)).to_have_text(
         t("Log in to the self-service", "lt")
     )
+
+
+@pytest.mark.parametrize("lang", ["lt", "en"])
+@pytest.mark.parametrize("tenant", ["velzio", "elektrum"])
+def test_embed_pages_pass_axe(browser, embed_site, tenant, lang):
+    """The pages a frame shows, checked like every other page (see
+    test_accessibility.py): axe at a phone and a desktop width, no violation."""
+    from .test_accessibility import AXE_EXTRA_RULES, AXE_FILE, AXE_RUN, AXE_TAGS, SIZES
+
+    app, host, _ = embed_site
+    context = browser.new_context(viewport=SIZES["phone"], locale="lt-LT")
+    context.set_default_timeout(10_000)
+    context.add_init_script(path=str(AXE_FILE))
+    page = context.new_page()
+    problems, checked = [], 0
+
+    def check(name: str) -> None:
+        nonlocal checked
+        for size, viewport in SIZES.items():
+            page.set_viewport_size(viewport)
+            for violation in page.evaluate(AXE_RUN, [AXE_TAGS, AXE_EXTRA_RULES]):
+                problems.append(f"{name} @ {size}: {violation['id']}: {violation['nodes']}")
+            checked += 1
+
+    page.goto(app(f"/{tenant}/embed/register?lang={lang}&host={host.url}"))
+    check("register")
+    with page.expect_navigation():
+        page.get_by_role("button", name=LABELS[lang]["register"], exact=True).click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    check("register with errors")
+    page.goto(app(f"/{tenant}/embed/?lang={lang}"))
+    check("login")
+    context.close()
+    assert checked == 6
+    assert not problems, "\n".join(problems)
