@@ -8,17 +8,12 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.error import HTTPError
 from urllib.parse import urlsplit
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    FrameLocator,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, FrameLocator, Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -72,19 +67,14 @@ def embed_site(live_server_factory) -> Iterator[tuple[LiveServer, Host, Host]]:
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def strict_browser(playwright) -> Iterator[Browser]:
-    """Chromium with third-party cookies blocked."""
+def strict_browser(browser) -> Iterator[Browser]:
+    """A second Chromium, with third-party cookies blocked (through the same
+    Playwright as conftest's `browser`: one sync Playwright per thread)."""
     options = {"headless": True, "args": [*CHROMIUM_ARGS, BLOCK_THIRD_PARTY_COOKIES]}
     if CHROMIUM.exists():
         options["executable_path"] = str(CHROMIUM)
     try:
-        chromium = playwright.chromium.launch(**options)
+        chromium = browser.browser_type.launch(**options)
     except Exception as exc:
         pytest.fail(f"Chromium could not start, so no browser test can run: {exc}")
     yield chromium
@@ -273,21 +263,38 @@ def test_login_in_the_frame_keeps_a_partitioned_session(host_page, embed_site):
     assert session.get("partitionKey") == "http://localhost"
 
 
-def test_login_in_a_frame_that_keeps_no_cookies_offers_a_new_tab(host_page, embed_site, playwright):
-    """As in a browser without partitioned cookies: each of the app's requests
-    goes out with an empty cookie jar of its own, and no Set-Cookie comes back."""
+class _NoRedirects(HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _without_cookies(route) -> None:
+    """Send the browser's request with no Cookie header, and hand back the
+    answer without its Set-Cookie: a browser that keeps nothing for the frame."""
+    request = route.request
+    headers = {
+        name: value
+        for name, value in request.all_headers().items()
+        if name not in ("cookie", "accept-encoding") and not name.startswith(":")
+    }
+    url, body, method = request.url, request.post_data_buffer, request.method
+    outgoing = Request(url, body, headers, method=method)  # noqa: S310 (the app, on loopback)
+    try:
+        answer = build_opener(_NoRedirects).open(outgoing, timeout=10)  # noqa: S310
+    except HTTPError as error:  # 3xx (not followed) and 4xx come back as errors
+        answer = error
+    with answer:
+        kept = {k: v for k, v in answer.headers.items() if k.lower() != "set-cookie"}
+        route.fulfill(status=answer.status, headers=kept, body=answer.read())
+
+
+def test_login_in_a_frame_that_keeps_no_cookies_offers_a_new_tab(host_page, embed_site):
+    """As in a browser without partitioned cookies (route: _without_cookies)."""
     app, host, _ = embed_site
     email = _confirmed_velzio_account(app)
     page = host_page
 
-    def drop_cookies(route):
-        jar = playwright.request.new_context()
-        response = jar.fetch(route.request, max_redirects=0)
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
-        route.fulfill(status=response.status, headers=headers, body=response.body())
-        jar.dispose()
-
-    page.route(re.compile("^" + re.escape(app.url) + "/"), drop_cookies)
+    page.route(re.compile("^" + re.escape(app.url) + "/"), _without_cookies)
     page.goto(host())
     frame = page.frame_locator("#velzio-frame")
     frame.get_by_role("link", name=t("Log in", "lt"), exact=True).click()
