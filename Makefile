@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install translations messages run test lint e2e unit clean
+.PHONY: install translations messages run serve test lint e2e unit clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: translations
 	APP_ENV=development $(FLASK) tenants load data/tenants.toml
 	APP_ENV=development $(FLASK) contracts import elektrum data/elektrum-contracts.csv
 	APP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The production server: gunicorn with gunicorn.conf.py (README, "Production").
+# Needs SECRET_KEY and DATABASE_URL, a migrated database (flask db upgrade) and
+# loaded tenants; REDIS_URL once there is more than one instance.
+serve: translations
+	APP_ENV=production $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 # The whole suite: unit, integration (SQLite, and PostgreSQL when
 # TEST_DATABASE_URL is set) and browser tests.

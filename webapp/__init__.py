@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
@@ -26,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(load_config(instance, config))
+    register_middleware(app)
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -33,6 +35,17 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def register_middleware(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and the
+    scheme from their X-Forwarded-For / X-Forwarded-Proto, so rate limits and the
+    audit log see the customer and emailed links say https. X-Forwarded-Host is
+    not trusted: a proxy that passes on a client's header would let the client
+    choose the host of a password-reset link."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
 
 def register_extensions(app: Flask) -> None:
@@ -83,10 +96,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from . import logs
     from .i18n import remember_language
     from .security_headers import set_security_headers
     from .tenants import add_tenant, pull_tenant
 
+    logs.init_app(app)
     app.url_value_preprocessor(pull_tenant)
     app.url_defaults(add_tenant)
     app.after_request(remember_language)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import assets, audit, mail
 from .contracts import ContractImportError, import_contracts
@@ -20,6 +23,9 @@ contracts_cli = AppGroup("contracts", help="Contract registries.")
 outbox_cli = AppGroup("outbox", help="Outgoing email.")
 audit_cli = AppGroup("audit", help="The audit log.")
 static_cli = AppGroup("static", help="Static files.")
+
+# Messages per delivery round of `outbox send`.
+BATCH = 100
 
 
 @tenants_cli.command("load")
@@ -68,10 +74,39 @@ def contracts_import(tenant_slug: str, path: Path):
 
 
 @outbox_cli.command("send")
-def outbox_send():
-    """Deliver the messages that are due over MAIL_URL."""
-    sent, failed = mail.deliver()
-    click.echo(f"outbox: {sent} sent, {failed} failed")
+@click.option(
+    "--loop", is_flag=True, help="Keep delivering, every --interval seconds, until stopped."
+)
+@click.option(
+    "--interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between rounds with --loop.",
+)
+def outbox_send(loop: bool, interval: float):
+    """Deliver the messages that are due over MAIL_URL. With --loop this is the
+    outbox worker process: several may run, each message is claimed by one."""
+    stop = threading.Event()
+    if loop:
+        # SIGTERM (a stopping container) ends the loop between rounds.
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    while True:
+        try:
+            sent, failed = mail.deliver(limit=BATCH)
+        except SQLAlchemyError:
+            if not loop:
+                raise
+            # The database is away (a restart, a failover): try again next round.
+            db.session.rollback()
+            current_app.logger.exception("outbox: delivery round failed")
+            sent = failed = 0
+        if not loop or sent or failed:
+            click.echo(f"outbox: {sent} sent, {failed} failed")
+        db.session.remove()
+        # A full batch: more are probably due, so go on without waiting.
+        if not loop or stop.is_set() or (sent + failed < BATCH and stop.wait(interval)):
+            break
 
 
 @outbox_cli.command("status")

@@ -46,7 +46,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'savitarna.sqlite'}")
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error in the log shows the statement, not the
+        # emails or hashes bound to it.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "MAIL_URL": mail_url,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Savitarna <no-reply@savitarna.localhost>"),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
@@ -95,6 +97,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PREFERRED_URL_SCHEME": os.environ.get(
             "PREFERRED_URL_SCHEME", "https" if production else "http"
         ),
+        # How many reverse proxies in front of the app set X-Forwarded-For and
+        # X-Forwarded-Proto. 0: none is trusted (a client could claim any address).
+        "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", 0),
+        "LOG_FORMAT": _choice("LOG_FORMAT", ("json", "text"), "json" if production else "text"),
+        "LOG_LEVEL": _choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        # Readiness fails when a message waits longer than this for delivery
+        # (only with MAIL_URL set; 0 turns the check off).
+        "OUTBOX_BACKLOG_SECONDS": _count("OUTBOX_BACKLOG_SECONDS", 900),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
@@ -114,3 +124,18 @@ def _flag(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}.")
+    return int(value)
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    normal = value.upper() if choices[0].isupper() else value.lower()
+    if normal not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return normal

@@ -21,6 +21,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 compress = Compress()
-# The key prefix is fixed here: Flask-Limiter keeps the first init_app's prefix
-# for the life of the process, so a per-app setting would be misleading.
-limiter = Limiter(key_func=get_remote_address, key_prefix="savitarna")
+# The key prefix comes from RATELIMIT_KEY_PREFIX (limits.configure). Flask-Limiter
+# keeps the first app's prefix for the life of the process, which is what a
+# server process needs: one app, one prefix.
+limiter = Limiter(key_func=get_remote_address)

@@ -40,6 +40,11 @@ def configure(app: Flask, environ: dict) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis away: count in this process's memory until it is back (a warning in
+    # the log, /readyz says so) rather than answer every limited request 500.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # Deployments (or test runs) sharing one Redis keep apart by prefix.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", environ.get("RATELIMIT_KEY_PREFIX", "savitarna"))
 
 
 def setting(name: str):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g, make_response, render_template
+from flask import g, jsonify, make_response, render_template
 from sqlalchemy import select
 
-from ..extensions import db
+from .. import readiness
+from ..extensions import db, limiter
 from ..htmx import render
 from ..models import Tenant
 from ..tenants import settings_for
@@ -39,6 +40,20 @@ def brand():
 
 
 @bp.get("/healthz")
+@limiter.exempt
 def health():
-    """Liveness: the process answers."""
+    """Liveness: the process answers. It does no work on purpose: a balancer
+    restarts what fails here, and the benchmark measures the bare server with it."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def ready():
+    """Readiness: 200 when the database, Redis and the mail outbox are fine,
+    503 (with the failing check) when this instance should get no customers."""
+    ok, checks = readiness.check_all()
+    response = jsonify(status="ready" if ok else "unready", checks=checks)
+    response.status_code = 200 if ok else 503
+    response.cache_control.no_store = True
+    return response

@@ -1,0 +1,73 @@
+"""gunicorn settings for Savitarna: `gunicorn wsgi:app` (or `make serve`) reads
+this file from the working directory. Every value can be changed by the
+environment variable named beside it, or by a gunicorn command-line option,
+which wins over this file.
+
+Worker model: gthread, one process per core, a few threads each.
+Registration is bound by argon2 (about 20 MiB and tens of milliseconds of CPU
+per hash), so more processes than cores only adds memory and contention. But
+argon2-cffi hashes in C with the GIL released, and most other requests wait on
+PostgreSQL or Redis, so a few threads per process let the cheap requests (the
+per-field checks, page views, health probes) go on while a hash runs. With sync
+workers one registration would hold a whole process and everything queued
+behind it. Threads share nothing the app keeps per request (Flask's contexts
+and SQLAlchemy's scoped session are per thread).
+"""
+
+import os
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this container may use
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# Where to listen. Behind a reverse proxy on the same host keep 127.0.0.1;
+# in a container use BIND=0.0.0.0:8000.
+bind = [os.environ.get("BIND", f"127.0.0.1:{_int('PORT', 8000)}")]
+
+workers = _int("WEB_CONCURRENCY", _cpus())
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+
+# A request that takes longer than this is stuck: the worker is restarted.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (a deploy, a scale-in) requests in flight get this long to finish.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Keep-alive towards the reverse proxy, which reuses connections.
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+
+# Each worker builds its own app after the fork, so no database, Redis or SMTP
+# connection and no thread is ever shared between processes.
+preload_app = False
+
+# The access log is the app's own: one JSON line per request on stdout with
+# method, path, status, duration_ms, request_id and tenant (webapp/logs.py).
+# gunicorn's access log is off because it would print the secret of emailed
+# links (/confirm/<token>) and cannot know the tenant. gunicorn's own messages
+# (start, stop, worker restarts) go to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# Forwarded headers are trusted in one place only, the app's ProxyFix
+# (TRUSTED_PROXIES); gunicorn's own trust of X-Forwarded-Proto is switched off.
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
+
+proc_name = "savitarna"
+# gunicorn 25+ opens a control socket at one fixed path per user, which two
+# instances on one host would fight over; processes are managed by signals
+# (HUP reloads, TERM stops gracefully). Older versions ignore the setting.
+control_socket_disable = True
+# The heartbeat file on a RAM disk where there is one (containers' /tmp may be
+# a slow overlay filesystem).
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
