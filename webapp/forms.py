@@ -5,11 +5,21 @@ per-field validation used by the live (htmx) checks."""
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
+from .embed import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
+
+
+class Form(FlaskForm):
+    """Every form's base: its csrf_token field holds the session-free token in
+    embed mode, Flask-WTF's session-bound one elsewhere (webapp/embed)."""
+
+    class Meta:
+        csrf_class = FormTokenCSRF
 
 
 def strip(value):
