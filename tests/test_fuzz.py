@@ -301,7 +301,12 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
             tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
             form = registration_form(settings_for(tenant), meta={"csrf": False})
             assert tuple(form._fields) == FIELDS[slug]
-    posts = {rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
+    # <tenant:tenant> also accepts "<slug>/embed" (webapp/embed): the same endpoints.
+    posts = {
+        rule.rule.replace("<tenant:tenant>", "<tenant>")
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ())
+    }
     assert posts == {
         "/<tenant>/",
         "/<tenant>/logout",  # covered by the CSRF test only: it takes no input
@@ -315,6 +320,7 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/register/customer",
         "/<tenant>/account/preferences",
         "/<tenant>/account/password",
+        "/<tenant>/register/confirmed",  # embed mode only: tests/test_embed.py
     }
 
 

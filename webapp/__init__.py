@@ -49,7 +49,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, forms, limits
+    from . import assets, embed, forms, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    embed.init_app(app)
     forms.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -89,9 +90,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, mailbox, main, pwa, registration
+    from . import account, auth, embed, mailbox, main, pwa, registration
 
-    for package in (main, auth, registration, account, mailbox, pwa):
+    for package in (main, auth, registration, account, embed, mailbox, pwa):
         app.register_blueprint(package.bp)
 
 

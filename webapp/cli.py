@@ -174,5 +174,8 @@ def static_build():
 
 
 def init_app(app: Flask) -> None:
+    from .embed.demo import embed_demo
+
     for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, static_cli):
         app.cli.add_command(group)
+    app.cli.add_command(embed_demo)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets.core import Input, clean_key
 
+from .embed import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
 
@@ -35,6 +37,14 @@ def html_params(**kwargs) -> Markup:
             value = str(escape(value)).replace('"', "&quot;")
             params.append(f'{escape(key)}="{value}"')
     return Markup(" ".join(params))  # noqa: S704 (every part escaped above)
+
+
+class Form(FlaskForm):
+    """Every form's base: its csrf_token field holds the session-free token in
+    embed mode, Flask-WTF's session-bound one elsewhere (webapp/embed)."""
+
+    class Meta:
+        csrf_class = FormTokenCSRF
 
 
 def strip(value):

@@ -26,7 +26,9 @@ def select_locale() -> str:
 def remember_language(response):
     """after_request: keep an explicit choice for the next pages."""
     chosen = g.get("lang_chosen")
-    if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+    # A frame keeps its language in its links (webapp/embed), not in a cookie
+    # that a third-party frame would not get back.
+    if chosen and not g.get("embed") and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
             LANG_COOKIE,
             chosen,

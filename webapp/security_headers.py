@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "worker-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "object-src 'none'",
-        "frame-ancestors 'self'",
-    ]
-)
+_POLICY = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "worker-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "object-src 'none'",
+]
+CSP = "; ".join([*_POLICY, "frame-ancestors 'self'"])
+
+
+def embed_csp(origins: tuple[str, ...]) -> str:
+    """The policy of an embed page: only the tenant's listed sites may frame it."""
+    return "; ".join([*_POLICY, "frame-ancestors " + (" ".join(origins) or "'none'")])
 
 
 def set_security_headers(response):
     headers = response.headers
+    if g.get("embed"):
+        settings = g.get("settings")
+        origins = settings.embed_origins if settings else ()
+        headers.setdefault("Content-Security-Policy", embed_csp(origins))
+        # X-Frame-Options would override frame-ancestors in older browsers.
+        headers.pop("X-Frame-Options", None)
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # same-origin keeps the full Referer for our own POSTs (Flask-WTF's HTTPS

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("account", __name__, url_prefix="/<tenant>/account")
+bp = Blueprint("account", __name__, url_prefix="/<tenant:tenant>/account")
 
 from . import views  # noqa: E402,F401

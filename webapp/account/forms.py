@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import StopValidation
 
 from ..auth.forms import NewPasswordForm
-from ..forms import CURRENT_PASSWORD_KW, PHONE_KW, MaxLength, Required, strip
+from ..forms import CURRENT_PASSWORD_KW, PHONE_KW, Form, MaxLength, Required, strip
 from ..messages import message
 from ..policy import PASSWORD_CEILING, normalise_phone
 from ..tenants import TenantSettings
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     invoices_by_email = BooleanField(_l("Receive invoices by email"))
     sms_consent = BooleanField(_l("Accept SMS messages"))
     phone = StringField(_l("Phone number"), filters=[strip], render_kw=PHONE_KW)

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
+bp = Blueprint("auth", __name__, url_prefix="/<tenant:tenant>")
 
 from . import views  # noqa: E402,F401

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 
 from ..forms import (
     CURRENT_PASSWORD_KW,
     EMAIL_KW,
     NEW_PASSWORD_KW,
+    Form,
     MaxLength,
     PasswordRules,
     Required,
@@ -19,7 +19,7 @@ from ..forms import (
 from ..policy import PASSWORD_CEILING, PasswordPolicy
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     # Login checks presence only: the one generic failure message comes from the flow.
     email = EmailField(
         _l("Login name (email)"),
@@ -34,7 +34,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class EmailForm(FlaskForm):
+class EmailForm(Form):
     """Forgot password and 'send the confirmation again'."""
 
     email = EmailField(
@@ -45,7 +45,7 @@ class EmailForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """'Set new password', from an activation or reset link."""
 
     password = PasswordField(_l("New password"), render_kw=NEW_PASSWORD_KW)

@@ -8,6 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..deferred import after_response
+from ..embed import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
 from ..limits import account_key, client_address, failed, setting
@@ -63,6 +64,8 @@ def login():
         return redirect(url_for("account.home"))
     form = LoginForm()
     error = None
+    if form.is_submitted() and frame_keeps_no_cookies():
+        return render("auth/login.html", form=form, frame_without_cookies=True)
     if form.validate_on_submit():
         try:
             account = authenticate(

@@ -3,6 +3,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("registration", __name__, url_prefix="/<tenant>")
+bp = Blueprint("registration", __name__, url_prefix="/<tenant:tenant>")
 
 from . import views  # noqa: E402,F401

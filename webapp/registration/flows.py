@@ -4,7 +4,7 @@ one transaction, and answer the same whether or not the email is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import url_for
 from sqlalchemy import select
@@ -65,6 +65,14 @@ def find_account(tenant: Tenant, email: str) -> Account | None:
     return db.session.scalar(
         select(Account).where(Account.tenant_id == tenant.id, Account.email == email.lower())
     )
+
+
+def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:
+    """Whether the tenant's account with this email was confirmed after `since`
+    (the moment of a registration)."""
+    account = find_account(tenant, email)
+    confirmed = account.email_confirmed_at if account is not None else None
+    return confirmed is not None and confirmed > since
 
 
 def register_customer(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
@@ -14,6 +13,7 @@ from ..forms import (
     NEW_PASSWORD_KW,
     PHONE_KW,
     Email,
+    Form,
     MaxLength,
     PasswordRules,
     PersonName,
@@ -30,7 +30,7 @@ from .flows import contract_is_active
 YES, NO = "yes", "no"
 
 
-class _Registration(FlaskForm):
+class _Registration(Form):
     """Fields both profiles share; `settings` is the tenant's."""
 
     first_name = StringField(

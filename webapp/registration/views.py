@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
+from ..embed import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
@@ -48,7 +49,7 @@ def register():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         register_customer(g.tenant, g.settings, _registration(form, data), client_address())
         session["sent_to"] = form.email.data
-        return redirect(url_for(".sent"), 303)
+        return redirect(url_for(".sent", _anchor=registration_ticket(form.email.data)), 303)
     return render("registration/register.html", 422 if form.errors else 200, form=form)
 
 
