@@ -20,7 +20,7 @@ from conftest import (
 )
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from webapp.embed import PROBE_COOKIE, TOKEN_SALT
+from webapp.embedding import PROBE_COOKIE, TOKEN_SALT
 
 HOST = "http://localhost:5001"  # the demo host page, on both demo tenants' lists
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}

@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 from wtforms.widgets.core import html_params as wtforms_html_params
 
-from webapp import embed  # noqa: F401 (webapp.forms and webapp.embed import each other; embed first, as create_app does)
 from webapp.forms import html_params
 
 attribute_names = st.from_regex(r"[a-z][a-z0-9_-]{0,14}", fullmatch=True)

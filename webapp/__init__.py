@@ -49,7 +49,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embed, forms, limits
+    from . import assets, embedding, forms, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
-    embed.init_app(app)
+    embedding.init_app(app)
     forms.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

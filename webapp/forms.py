@@ -12,7 +12,7 @@ from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets.core import Input, clean_key
 
-from .embed import FormTokenCSRF
+from .embedding import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..deferred import after_response
-from ..embed import frame_keeps_no_cookies
+from ..embedding import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
 from ..limits import account_key, client_address, failed, setting

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
-from ..embed import registration_ticket
+from ..embedding import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
