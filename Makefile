@@ -52,7 +52,8 @@ e2e: translations
 	$(BIN)/python -m pytest e2e
 
 # The benchmark (README, "Benchmark"): gunicorn on the machine's PostgreSQL and
-# Redis, driven by wrk (installed from Debian when missing). Not a test.
+# Redis, driven by wrk (installed from Debian when missing), then the known- vs
+# unknown-email answer times (bench/enumeration.py, SECURITY.md). Not a test.
 $(VENV)/.bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
@@ -61,6 +62,7 @@ bench: translations $(VENV)/.bench
 	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null \
 		|| (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/enumeration.py --database-url postgresql://postgres@127.0.0.1:5432/test
 
 # Where a benchmarked request spends its time: make profile CASE=check
 # (check, page, register, login or bare).

@@ -16,8 +16,9 @@ confidence interval, and writes bench/results/enumeration-<time>.json.
 
     .venv/bin/python bench/enumeration.py [--samples 200] [--database-url URL]
 
-The default database is a fresh SQLite file; pass a PostgreSQL URL to measure
-there (the schema is migrated; use an empty database or schema).
+The server is gunicorn with the project's gunicorn.conf.py. The default database
+is a fresh SQLite file; with a PostgreSQL server's URL (`make bench` passes the
+machine's) the measurement runs in a schema of its own, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,19 +107,24 @@ class Visitor:
 
 
 def start_server(database_url: str, smtp_port: int, instance: Path) -> tuple[subprocess.Popen, str]:
+    """gunicorn with the project's config, as in production, except for plain-HTTP
+    cookies (development mode) so this client keeps its session."""
     port = free_port()
     env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": database_url,
-        "MAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "MAILBOX_ENABLED": "0",
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ARGON2_", "RATELIMIT_", "FLASK_"))
     }
+    env.update(
+        APP_ENV="development",
+        INSTANCE_PATH=str(instance),
+        DATABASE_URL=database_url,
+        MAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        MAILBOX_ENABLED="0",
+        LOG_LEVEL="WARNING",
+    )
     # Production argon2 parameters (the config's defaults), and no rate limits
     # standing between the samples and the code being measured.
-    for key in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
-        env.pop(key, None)
     from webapp.limits import DEFAULT_LIMITS
 
     for key in DEFAULT_LIMITS:
@@ -124,22 +132,46 @@ def start_server(database_url: str, smtp_port: int, instance: Path) -> tuple[sub
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for args in (["db", "upgrade"], ["tenants", "load", "data/tenants.toml"]):
         subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
     server = subprocess.Popen(
-        [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
+        [gunicorn, "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(300):
         try:
             urllib.request.urlopen(base + "/healthz", timeout=1).close()
             return server, base
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     server.kill()
     raise RuntimeError("the server did not start")
+
+
+@contextmanager
+def database(server_url: str, tmp: Path):
+    """A fresh SQLite file, or a schema of its own in a PostgreSQL server."""
+    if not server_url.startswith("postgres"):
+        yield server_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    from webapp.config import database_url
+
+    schema = f"bench_enum_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def registration(email: str) -> dict:
@@ -246,8 +278,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, Path(tmp)) as url:
         smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
         smtp.start()
         server, base = start_server(url, smtp.port, Path(tmp) / "instance")
@@ -255,7 +286,7 @@ def main() -> None:
             rows = measure(base, args.samples)
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=30)
             smtp.stop()
 
     print(f"\nknown vs unknown email, {args.samples} interleaved pairs each, over HTTP")

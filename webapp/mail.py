@@ -35,16 +35,14 @@ MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
 
 
-def queue(
+def compose(
     tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
 ) -> OutboxMessage:
-    """Render a message in the recipient's language and add it to the session.
-
-    The caller commits it together with the change it reports."""
+    """Render a message in the recipient's language (not yet in the outbox)."""
     with force_locale(language):
         context.update(settings=settings, kind=kind, language=language)
         subject = str(SUBJECTS[kind]) % {"product": settings.product_name}
-        message = OutboxMessage(
+        return OutboxMessage(
             tenant_id=tenant.id,
             kind=kind,
             recipient=to,
@@ -53,6 +51,14 @@ def queue(
             html_body=render_template(f"email/{kind}.html", subject=subject, **context),
             language=language,
         )
+
+
+def queue(
+    tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
+) -> OutboxMessage:
+    """Render a message and add it to the session: the caller commits it together
+    with the change it reports."""
+    message = compose(tenant, settings, kind, to, language, **context)
     db.session.add(message)
     g.setdefault("outbox_queued", []).append(message)
     return message

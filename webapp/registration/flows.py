@@ -85,8 +85,12 @@ def register_customer(
     password_hash = hash_password(data.password) if data.password is not None else None
     existing = find_account(tenant, data.email)
     if existing is not None:
-        if not _just_registered(existing):
-            _send_already_registered(tenant, settings, existing, data.language)
+        # A repeat within moments is the first registration arriving twice: its
+        # link is on its way, so no second email. The email is composed all the
+        # same: the other answers render one, and this one must take as long.
+        _send_already_registered(
+            tenant, settings, existing, data.language, send=not _just_registered(existing)
+        )
         audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
         db.session.commit()
         mail.deliver_queued()
@@ -149,8 +153,10 @@ def _just_registered(account: Account) -> bool:
     )
 
 
-def _send_already_registered(tenant, settings, account: Account, language: str) -> None:
-    mail.queue(
+def _send_already_registered(
+    tenant, settings, account: Account, language: str, send: bool = True
+) -> None:
+    (mail.queue if send else mail.compose)(
         tenant,
         settings,
         "already_registered",
