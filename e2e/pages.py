@@ -14,6 +14,7 @@ import pytest
 from babel.support import Translations
 from playwright.sync_api import Locator, Page, expect
 
+from webapp import deferred
 from webapp.config import PROJECT_ROOT
 
 from .conftest import LiveServer
@@ -91,7 +92,10 @@ def unique_email(prefix: str) -> str:
 
 
 def mailbox(server: LiveServer, to: str) -> list[dict]:
-    """The outbox for `to`, newest first, as QA reads it: the mailbox JSON."""
+    """The outbox for `to`, newest first, as QA reads it: the mailbox JSON. The
+    live server runs in this process: first wait for the work it does after its
+    answers (registration, links, mail), as a person waits for their email."""
+    assert deferred.wait_idle(), "work after the response did not finish"
     with urlopen(server(f"/_mailbox/messages.json?to={quote(to)}"), timeout=10) as response:  # noqa: S310
         return json.load(response)
 

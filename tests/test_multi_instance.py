@@ -86,9 +86,20 @@ class Cluster:
         with self.engine.connect() as connection:
             return list(connection.execute(text(sql), params))
 
+    def eventually(self, sql: str, done, seconds: float = 30, **params):
+        """The value of `sql` once `done(value)` holds: the instances write the
+        account and its email just after answering, as a person's inbox lags."""
+        deadline = time.monotonic() + seconds
+        while True:
+            value = self.scalar(sql, **params)
+            if done(value) or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
+
     def link_for(self, email: str, marker: str) -> str:
-        body = self.scalar(
+        body = self.eventually(
             "SELECT text_body FROM outbox WHERE recipient = :email ORDER BY id DESC LIMIT 1",
+            bool,
             email=email,
         )
         assert body, f"no email to {email} in the outbox"
@@ -363,6 +374,11 @@ def test_hundreds_of_registrations_across_both_instances(cluster, capsys):
     statuses = Counter((get, post) for _, _, get, post, _ in results)
     emails = {email: slug for slug, email, *_ in results}
     pattern = f"load-{cluster.run}-%"
+    cluster.eventually(
+        "SELECT count(*) FROM outbox WHERE recipient LIKE :p",
+        lambda count: count >= LOAD_USERS,
+        p=pattern,
+    )
     accounts = cluster.rows(
         "SELECT t.slug, a.email, count(*) FROM accounts a JOIN tenants t ON t.id = a.tenant_id"
         " WHERE a.email LIKE :p GROUP BY t.slug, a.email",

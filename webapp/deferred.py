@@ -2,10 +2,12 @@
 
 Used where the answer must not depend on the work: SMTP delivery (slow, and it
 must not make a known email's answer slower than an unknown one's), and the
-account-dependent part of 'forgot password' and 'send again'. The work runs on
-a small thread pool of this process, in a copy of the request's context, once
-the response is ready. Nothing is lost if the process dies first: mail is in
-the outbox already, and `flask outbox send` delivers it."""
+account-dependent part of registration, 'forgot password' and 'send again'. The
+work runs on a small thread pool of this process, in a copy of the request's
+context, once the response is ready. If the process dies first, mail already
+in the outbox is delivered by `flask outbox send`; a registration or link that
+was not yet written is lost, and the person, who was told to check their email,
+registers or asks again."""
 
 from __future__ import annotations
 
@@ -72,3 +74,22 @@ def wait_idle(timeout: float = 30) -> bool:
         return True
     done, not_done = wait(pending, timeout=timeout)
     return not not_done
+
+
+def later(flow: Callable[..., None], *args) -> None:
+    """Run `flow(tenant, settings, *args)` for this request's tenant after the
+    answer has gone out: the answer is the same, and as fast, whether or not the
+    email has an account."""
+    from flask import g
+
+    from .extensions import db
+    from .models import Tenant
+    from .tenants import settings_for
+
+    tenant_id = g.tenant.id
+
+    def work() -> None:
+        tenant = db.session.get(Tenant, tenant_id)
+        flow(tenant, settings_for(tenant), *args)
+
+    after_response(work)

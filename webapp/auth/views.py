@@ -7,14 +7,13 @@ from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
-from ..deferred import after_response
+from ..deferred import later
 from ..embedding import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
 from ..limits import account_key, client_address, failed, setting
 from ..messages import message
-from ..models import Tenant
-from ..tenants import current_settings, settings_for
+from ..tenants import current_settings
 from . import bp
 from .flows import (
     Confirmation,
@@ -29,18 +28,6 @@ from .flows import (
     set_password_from_link,
 )
 from .forms import EmailForm, LoginForm, NewPasswordForm
-
-
-def later(flow, *args) -> None:
-    """Run `flow(tenant, settings, *args)` after the answer has gone out: the
-    answer is the same, and as fast, whether or not the email has an account."""
-    tenant_id = g.tenant.id
-
-    def work():
-        tenant = db.session.get(Tenant, tenant_id)
-        flow(tenant, settings_for(tenant), *args)
-
-    after_response(work)
 
 
 def _start_session(account) -> None:

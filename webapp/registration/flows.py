@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, mail
 from ..extensions import db
 from ..models import Account, Contract, Tenant, utcnow
-from ..security import hash_password, issue_token
+from ..security import issue_token
 from ..tenants import TenantSettings
 
 # A registration repeated this soon after the first, while its address is still
@@ -24,13 +24,14 @@ REPEAT_SECONDS = 60
 
 @dataclass
 class Registration:
-    """What the person typed, already checked by the form."""
+    """What the person typed, already checked by the form; the password only as
+    its hash (made before the answer, for every registration alike)."""
 
     first_name: str
     last_name: str
     email: str
     language: str
-    password: str | None = None
+    password_hash: str | None = None
     company_code: str | None = None
     is_customer: bool | None = None
     contract_number: str | None = None
@@ -79,18 +80,15 @@ def register_customer(
     tenant: Tenant, settings: TenantSettings, data: Registration, address: str | None = None
 ) -> None:
     """Create the account and send its link, or tell the owner of an existing
-    account by email. The caller shows the same 'check your email' page either way
-    (no account enumeration)."""
-    # Hash before looking anything up, so both branches cost the same time.
-    password_hash = hash_password(data.password) if data.password is not None else None
+    account by email. The view runs this after its answer, the same 'check your
+    email' page either way, so neither the content nor the time of the answer
+    says whether the email has an account."""
     existing = find_account(tenant, data.email)
     if existing is not None:
-        # A repeat within moments is the first registration arriving twice: its
-        # link is on its way, so no second email. The email is composed all the
-        # same: the other answers render one, and this one must take as long.
-        _send_already_registered(
-            tenant, settings, existing, data.language, send=not _just_registered(existing)
-        )
+        # A repeat within moments is the first registration arriving twice (a
+        # double click, a second tab): its link is on its way, so no second email.
+        if not _just_registered(existing):
+            _send_already_registered(tenant, settings, existing, data.language)
         audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
         db.session.commit()
         mail.deliver_queued()
@@ -102,8 +100,8 @@ def register_customer(
         first_name=data.first_name,
         last_name=data.last_name,
         language=data.language,
-        password_hash=password_hash,
-        password_changed_at=utcnow() if password_hash else None,
+        password_hash=data.password_hash,
+        password_changed_at=utcnow() if data.password_hash else None,
     )
     if settings.is_business:
         account.company_code = data.company_code
@@ -153,10 +151,8 @@ def _just_registered(account: Account) -> bool:
     )
 
 
-def _send_already_registered(
-    tenant, settings, account: Account, language: str, send: bool = True
-) -> None:
-    (mail.queue if send else mail.compose)(
+def _send_already_registered(tenant, settings, account: Account, language: str) -> None:
+    mail.queue(
         tenant,
         settings,
         "already_registered",

@@ -3,14 +3,16 @@ POST build the same form and run the same validators."""
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, redirect, request, session, url_for
 from flask_babel import get_locale
 
+from ..deferred import later
 from ..embedding import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
 from ..limits import account_key, client_address, setting
+from ..security import hash_password
 from ..tenants import current_settings
 from . import bp
 from .flows import Registration, register_customer
@@ -47,7 +49,9 @@ def register():
     form = _form()
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-        register_customer(g.tenant, g.settings, _registration(form, data), client_address())
+        # The hash, the slow part, is made now for every registration alike; what
+        # depends on whether the email has an account runs after the answer.
+        later(register_customer, _registration(form, data), client_address())
         session["sent_to"] = form.email.data
         return redirect(url_for(".sent", _anchor=registration_ticket(form.email.data)), 303)
     return render("registration/register.html", 422 if form.errors else 200, form=form)
@@ -59,7 +63,7 @@ def _registration(form, data: dict) -> Registration:
         last_name=data["last_name"],
         email=data["email"],
         language=str(get_locale()),
-        password=data.get("password"),
+        password_hash=hash_password(data["password"]) if data.get("password") else None,
         company_code=data.get("company_code"),
         is_customer=getattr(form, "customer", None),
         contract_number=data.get("contract_number"),
