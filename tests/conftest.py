@@ -90,6 +90,7 @@ def app(database, tmp_path, monkeypatch):
     Elektrum contract registry loaded."""
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(base_config(tmp_path, database))
+    app.test_client_class = ServerLikeClient
     with app.app_context():
         for table in TABLES:
             db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constant names)

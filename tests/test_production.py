@@ -16,7 +16,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import VELZIO_OK, base_config, link_in, outbox, submit
+from conftest import VELZIO_OK, ServerLikeClient, base_config, link_in, outbox, submit
 from sqlalchemy import select, update
 
 from webapp import create_app
@@ -36,8 +36,11 @@ def free_port() -> int:
 
 def another_app(database, tmp_path, **settings):
     """A second app on the `app` fixture's database (tenants already loaded),
-    built with settings that take effect when the app is made."""
-    return create_app({**base_config(tmp_path, database), **settings})
+    built with settings that take effect when the app is made. Its clients, like
+    a server, finish the work done after each answer before the test looks."""
+    made = create_app({**base_config(tmp_path, database), **settings})
+    made.test_client_class = ServerLikeClient
+    return made
 
 
 def json_lines(text: str) -> list[dict]:
