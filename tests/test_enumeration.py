@@ -19,7 +19,7 @@ from webapp.extensions import db
 
 @contextmanager
 def request_thread_work(app):
-    """Count argon2 hashes, emails composed and SQL statements made on this (the
+    """Count argon2 hashes, emails queued and SQL statements made on this (the
     request's) thread."""
     counts = {"hashes": 0, "emails": 0, "statements": 0}
     me = threading.get_ident()
@@ -30,12 +30,12 @@ def request_thread_work(app):
             counts["hashes"] += 1
         return real_hash(self, *args, **kwargs)
 
-    real_compose = mail.compose
+    real_queue = mail.queue
 
-    def counting_compose(*args, **kwargs):
+    def counting_queue(*args, **kwargs):
         if threading.get_ident() == me:
             counts["emails"] += 1
-        return real_compose(*args, **kwargs)
+        return real_queue(*args, **kwargs)
 
     def count_statement(*args):
         if threading.get_ident() == me:
@@ -45,12 +45,12 @@ def request_thread_work(app):
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count_statement)
     security.PasswordHasher.hash = counting_hash
-    mail.compose = counting_compose
+    mail.queue = counting_queue
     try:
         yield counts
     finally:
         security.PasswordHasher.hash = real_hash
-        mail.compose = real_compose
+        mail.queue = real_queue
         event.remove(engine, "before_cursor_execute", count_statement)
 
 

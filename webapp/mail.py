@@ -35,14 +35,16 @@ MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
 
 
-def compose(
+def queue(
     tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
 ) -> OutboxMessage:
-    """Render a message in the recipient's language (not yet in the outbox)."""
+    """Render a message in the recipient's language and add it to the session.
+
+    The caller commits it together with the change it reports."""
     with force_locale(language):
         context.update(settings=settings, kind=kind, language=language)
         subject = str(SUBJECTS[kind]) % {"product": settings.product_name}
-        return OutboxMessage(
+        message = OutboxMessage(
             tenant_id=tenant.id,
             kind=kind,
             recipient=to,
@@ -51,14 +53,6 @@ def compose(
             html_body=render_template(f"email/{kind}.html", subject=subject, **context),
             language=language,
         )
-
-
-def queue(
-    tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
-) -> OutboxMessage:
-    """Render a message and add it to the session: the caller commits it together
-    with the change it reports."""
-    message = compose(tenant, settings, kind, to, language, **context)
     db.session.add(message)
     g.setdefault("outbox_queued", []).append(message)
     return message

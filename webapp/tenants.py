@@ -257,21 +257,22 @@ def find_tenant(slug: str) -> Tenant | None:
     Every tenant page asks for its tenant, and most (the live checks, the pages)
     need nothing else from the database, so the row is remembered for
     TENANT_CACHE_SECONDS and attached to the session without a query. A change
-    made by `flask tenants load` reaches every instance within that time."""
+    made by `flask tenants load` reaches every instance within that time. Only
+    tenants that exist are remembered: any text can be asked for, and the cache
+    must not grow with it."""
     ttl = current_app.config.get("TENANT_CACHE_SECONDS", 0)
     cache = _tenant_cache()
     now = time.monotonic()
     hit = cache.get(slug)
     if hit is not None and hit[0] > now:
-        snapshot = hit[1]
-        return None if snapshot is None else db.session.merge(snapshot, load=False)
+        return db.session.merge(hit[1], load=False)
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
-    if ttl > 0:
-        cache[slug] = (now + ttl, None if tenant is None else _snapshot(tenant))
+    if ttl > 0 and tenant is not None:
+        cache[slug] = (now + ttl, _snapshot(tenant))
     return tenant
 
 
-def _tenant_cache() -> dict[str, tuple[float, Tenant | None]]:
+def _tenant_cache() -> dict[str, tuple[float, Tenant]]:
     # Per application, so two apps in one process (tests) never share rows.
     return current_app.extensions.setdefault("savitarna.tenants", {})
 
