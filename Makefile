@@ -32,10 +32,10 @@ run: translations
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) tenants load data/tenants.toml
 	APP_ENV=development $(FLASK) contracts import elektrum data/elektrum-contracts.csv
-	APP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	APP_ENV=development PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The production server: gunicorn with gunicorn.conf.py (README, "Production").
-# Needs SECRET_KEY and DATABASE_URL, a migrated database (flask db upgrade) and
+# Needs SECRET_KEY, PUBLIC_URL and DATABASE_URL, a migrated database (flask db upgrade) and
 # loaded tenants; REDIS_URL once there is more than one instance.
 serve: translations
 	APP_ENV=production $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app

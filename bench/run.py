@@ -109,6 +109,8 @@ def server_environment(
     }
     env.update(
         APP_ENV="production",
+        PUBLIC_URL="https://localhost",  # wrk and the clients reach the instances here
+        TRUSTED_HOSTS="127.0.0.1",
         SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,

@@ -90,6 +90,8 @@ def live_server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]
             import_contracts(elektrum, settings_for(elektrum), CONTRACTS_FILE.read_text())
             db.session.remove()
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        # Emailed links lead where the browser reaches this server.
+        app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
         thread.start()
         started.append((server, thread, app))

@@ -127,7 +127,12 @@ def test_emailed_links_work_in_another_browser(client, app, slug):
 
 def production_app(database, tmp_path):
     return create_app(
-        {**base_config(tmp_path, database), "APP_ENV": "production", "MAILBOX_ENABLED": False}
+        {
+            **base_config(tmp_path, database),
+            "APP_ENV": "production",
+            "MAILBOX_ENABLED": False,
+            "PUBLIC_URL": "https://savitarna.example",
+        }
     )
 
 

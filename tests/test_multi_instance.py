@@ -190,6 +190,8 @@ def cluster(tmp_path_factory):
     env = {
         **os.environ,
         "APP_ENV": "production",
+        # The instances are reached at 127.0.0.1 (over plain HTTP, behind no proxy).
+        "PUBLIC_URL": "https://127.0.0.1",
         "SECRET_KEY": "multi-" + uuid.uuid4().hex,
         "DATABASE_URL": url,
         "REDIS_URL": REDIS,

@@ -163,7 +163,9 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(client, app):
 
 
 def test_forwarded_for_is_the_client_behind_one_trusted_proxy(database, app, tmp_path):
-    proxied = another_app(database, tmp_path, TRUSTED_PROXIES=1)
+    proxied = another_app(
+        database, tmp_path, TRUSTED_PROXIES=1, PUBLIC_URL="https://savitarna.example"
+    )
     client = proxied.test_client()
     assert failed_login_network(proxied, client, **{"X-Forwarded-For": "203.0.113.7"}) == (
         "203.0.113.0/24"
@@ -179,12 +181,12 @@ def test_forwarded_for_is_the_client_behind_one_trusted_proxy(database, app, tmp
         data = {"email": "y@example.com", "password": "Wrong1234"}
         assert submit(client, "/velzio/", data, headers=headers).status_code == 422
         assert submit(client, "/velzio/", data, headers=headers).status_code == 429
-    # The proxy terminates TLS: emailed links say https.
-    # (Over https, the CSRF check wants the browser's same-origin Referer too.)
+    # The proxy terminates TLS (over https, the CSRF check wants the browser's
+    # same-origin Referer too); emailed links come from PUBLIC_URL, not the request.
     https = {"X-Forwarded-Proto": "https", "Referer": "https://localhost/velzio/register"}
     response = submit(client, "/velzio/register", VELZIO_OK, headers=https)
     assert response.status_code == 303
-    assert "https://localhost/velzio/confirm/" in outbox(app)[-1].text_body
+    assert "https://savitarna.example/velzio/confirm/" in outbox(app)[-1].text_body
 
 
 # Health

@@ -68,11 +68,15 @@ def test_passwords_are_argon2id_hashes(client, app):
 
 
 def test_production_hash_parameters_and_secret(tmp_path, monkeypatch):
-    for name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM", "SECRET_KEY"):
+    names = ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM", "SECRET_KEY")
+    for name in (*names, "PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError):
         load_config(tmp_path, {"APP_ENV": "production"})
-    config = load_config(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "s" * 32})
+    config = load_config(
+        tmp_path,
+        {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "PUBLIC_URL": "https://savitarna.lt"},
+    )
     assert config["ARGON2_TIME_COST"] >= 2
     assert config["ARGON2_MEMORY_COST"] >= 19 * 1024
     assert config["SESSION_COOKIE_SECURE"] is True

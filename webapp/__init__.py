@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, flash, g, redirect, request, url_for
+from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -112,9 +113,17 @@ def register_request_hooks(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     from .htmx import render, wants_fragment
 
+    def bad_host():
+        """A Host that is not ours (TRUSTED_HOSTS) or not a host at all: no URL
+        can be built for it, so its page links to nothing. Hooks run before the
+        routing error is raised, so a CSRF or limit error may come first."""
+        return render("errors/bad_host.html", 400)
+
     def page_or_error_line(status: int, page: str, line: str, **context):
         """The error page; for an htmx live check, the field's error line instead,
         so the form stays as typed. Other fragment requests swap nothing."""
+        if request_ctx.url_adapter is None:
+            return bad_host()
         target = request.headers.get("HX-Target", "")
         if wants_fragment() and target.endswith("-error"):
             return render(line, status, target=target, **context)
@@ -143,6 +152,8 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if request_ctx.url_adapter is None:
+            return bad_host()
         response = render("errors/error.html", error.code, code=error.code)
         if wants_fragment():
             response.headers["HX-Reswap"] = "none"

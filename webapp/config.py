@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,6 +103,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # How many reverse proxies in front of the app set X-Forwarded-For and
         # X-Forwarded-Proto. 0: none is trusted (a client could claim any address).
         "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", 0),
+        # Where customers reach us. Emailed links are built from it (or from a
+        # tenant's own public_url), never from the request's Host header.
+        "PUBLIC_URL": _public_url(env),
+        "TRUSTED_HOSTS": _host_list(os.environ.get("TRUSTED_HOSTS", "")),
         "LOG_FORMAT": _choice("LOG_FORMAT", ("json", "text"), "json" if production else "text"),
         "LOG_LEVEL": _choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         # Readiness fails when a message waits longer than this for delivery
@@ -109,8 +114,47 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OUTBOX_BACKLOG_SECONDS": _count("OUTBOX_BACKLOG_SECONDS", 900),
     }
     config.update(overrides)
+    config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"], production)
+    config["TRUSTED_HOSTS"] = trusted_hosts(config)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
     return config
+
+
+def _public_url(env: str) -> str:
+    value = os.environ.get("PUBLIC_URL", "").strip()
+    if value or env == "production":
+        return value
+    # A bare machine: `make run` serves here (the Makefile passes its PORT); the
+    # test client's requests come to localhost.
+    return "http://127.0.0.1:5000" if env == "development" else "http://localhost"
+
+
+def check_public_url(value: str, production: bool) -> str:
+    """PUBLIC_URL as scheme://host[:port][/prefix], without a trailing slash."""
+    if not value:
+        raise ConfigError(
+            "PUBLIC_URL must be set in production (e.g. https://savitarna.example.lt): "
+            "emailed links are built from it."
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_URL must look like https://host[/prefix], not {value!r}.")
+    if production and parts.scheme != "https":
+        raise ConfigError("PUBLIC_URL must be an https:// address in production.")
+    return value.rstrip("/")
+
+
+def _host_list(value: str) -> list[str]:
+    return [host.strip().lower() for host in value.split(",") if host.strip()]
+
+
+def trusted_hosts(config: dict) -> list[str]:
+    """The Host names answered (Flask's TRUSTED_HOSTS; others get 400): the public
+    URL's, the listed ones, and on a developer's machine the loopback names."""
+    hosts = [urlsplit(config["PUBLIC_URL"]).hostname, *(config.get("TRUSTED_HOSTS") or ())]
+    if config["APP_ENV"] != "production":
+        hosts += ["localhost", "127.0.0.1"]
+    return list(dict.fromkeys(hosts))
 
 
 def database_url(url: str) -> str:

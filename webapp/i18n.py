@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
+from werkzeug.routing import BuildError
 
 LANG_COOKIE = "lang"
 LANGUAGE_NAMES = {"lt": "Lietuvių", "en": "English"}
@@ -28,7 +29,15 @@ def remember_language(response):
     chosen = g.get("lang_chosen")
     # A frame keeps its language in its links (webapp/embed), not in a cookie
     # that a third-party frame would not get back.
-    if chosen and not g.get("embed") and request.cookies.get(LANG_COOKIE) != chosen:
+    # A publicly cacheable answer (brand.css, the manifest) must not carry a
+    # cookie: a shared cache would hand it to everyone.
+    cacheable = response.cache_control.public
+    if (
+        chosen
+        and not cacheable
+        and not g.get("embed")
+        and request.cookies.get(LANG_COOKIE) != chosen
+    ):
         response.set_cookie(
             LANG_COOKIE,
             chosen,
@@ -41,6 +50,17 @@ def remember_language(response):
 
 
 def language_url(code: str) -> str:
-    """This page in another language (a GET; a form page opens empty again)."""
+    """This page in another language (a GET; a form page opens empty again).
+    Built from the matched route, never from the raw path: `/%5Cevil.example`
+    would otherwise become `href="/\\evil.example"`, which browsers follow off-site.
+    A page without a route (404) links to the start page in that language."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
-    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+    try:
+        path = url_for(request.endpoint, **(request.view_args or {})) if request.url_rule else None
+    except BuildError:  # a route whose tenant does not exist (a 404)
+        path = None
+    if path is None:
+        tenant = g.get("tenant_slug")
+        path = url_for("auth.login", tenant=tenant) if tenant else url_for("main.index")
+        args = []
+    return f"{path}?{urlencode([*args, ('lang', code)])}"

@@ -9,11 +9,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
+from werkzeug.sansio.utils import host_is_trusted
 
 from .contrast import brand_contrast_problems
 from .extensions import db
@@ -63,6 +65,9 @@ class TenantSettings:
     sms: bool = True
     contract: ContractFormat | None = None
     embed_origins: tuple[str, ...] = ()
+    # This tenant's own address (https://savitarna.utility.lt), where it has one;
+    # its emailed links use it instead of PUBLIC_URL (webapp/links.py).
+    public_url: str | None = None
     confirm_hours: int = 24
     reset_hours: int = 1
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -145,6 +150,12 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
             raise TenantDataError(
                 f"{where}: embed origin {origin!r} must look like https://host[:port]."
             )
+    public_url = data.get("public_url")
+    if public_url is not None and not (
+        isinstance(public_url, str)
+        and re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?", public_url)
+    ):
+        raise TenantDataError(f"{where}: public_url must look like https://host[/prefix].")
     hours = {
         key: tokens.get(key, default)
         for key, default in (("confirm_hours", 24), ("reset_hours", 1))
@@ -175,6 +186,7 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         sms=bool(registration.get("sms", profile == "residential")),
         contract=contract,
         embed_origins=origins,
+        public_url=public_url.rstrip("/") if public_url else None,
         confirm_hours=hours["confirm_hours"],
         reset_hours=hours["reset_hours"],
         raw=data,
@@ -207,6 +219,14 @@ def read_tenants_file(path: Path) -> list[dict[str, Any]]:
 def load_tenants(path: Path) -> tuple[int, int]:
     """Upsert every tenant of the file in one transaction; return (created, updated)."""
     entries = read_tenants_file(path)
+    trusted = current_app.config["TRUSTED_HOSTS"]
+    for entry in entries:
+        public_url = parse_settings(entry).public_url
+        if public_url and not host_is_trusted(urlsplit(public_url).netloc, trusted):
+            raise TenantDataError(
+                f"tenant {entry['slug']!r}: the host of public_url {public_url!r} is not in "
+                "TRUSTED_HOSTS, so its links would lead to a 400 page; add it there."
+            )
     created = updated = 0
     for entry in entries:
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == entry["slug"]))

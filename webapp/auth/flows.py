@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import enum
 
-from flask import url_for
 from sqlalchemy import select, update
 
 from .. import audit, mail
 from ..extensions import db
+from ..links import email_link
 from ..models import Account, Tenant, utcnow
 from ..registration.flows import find_account, send_confirmation
 from ..security import (
@@ -143,7 +143,7 @@ def request_password_reset(
         account.email,
         account.language or language,
         account=account,
-        link=url_for("auth.reset", tenant=tenant.slug, token=secret, _external=True),
+        link=email_link(settings, "auth.reset", token=secret),
         hours=settings.reset_hours,
     )
     audit.record(tenant.id, "reset_requested", account_id=account.id, address=address, email=email)

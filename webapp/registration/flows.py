@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, mail
 from ..extensions import db
+from ..links import email_link
 from ..models import Account, Contract, Tenant, utcnow
 from ..security import issue_token
 from ..tenants import TenantSettings
@@ -140,7 +140,7 @@ def send_confirmation(tenant: Tenant, settings: TenantSettings, account: Account
         account.email,
         account.language,
         account=account,
-        link=url_for(endpoint, tenant=tenant.slug, token=secret, _external=True),
+        link=email_link(settings, endpoint, token=secret),
         hours=settings.confirm_hours,
     )
 
@@ -159,6 +159,6 @@ def _send_already_registered(tenant, settings, account: Account, language: str) 
         account.email,
         language,
         account=account,
-        login_link=url_for("auth.login", tenant=tenant.slug, _external=True),
-        reset_link=url_for("auth.forgot", tenant=tenant.slug, _external=True),
+        login_link=email_link(settings, "auth.login"),
+        reset_link=email_link(settings, "auth.forgot"),
     )
