@@ -100,6 +100,22 @@ def test_csrf_missing_is_a_friendly_400(client, app):
     assert account(app, "velzio", "ona@example.com") is None
 
 
+def test_a_view_marked_csrf_exempt_is_not_checked(app):
+    """A client without a browser (an OpenID Connect token endpoint) posts no
+    CSRF token; a view marked exempt takes it, every other view still refuses."""
+    from webapp.extensions import csrf
+
+    @app.post("/<tenant>/exempt-probe")
+    @csrf.exempt
+    def exempt_probe():
+        return "taken"
+
+    client = app.test_client()
+    response = client.post("/velzio/exempt-probe", data={"x": "1"})
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "taken")
+    assert client.post("/velzio/register", data=VELZIO_OK).status_code == 400
+
+
 HOSTILE = {
     "huge": "Ą" * 1000,  # well over every field limit, under the body limit
     "nul": "Ona\x00<script>",

@@ -215,7 +215,9 @@ def protect_posts() -> None:
     if not config["WTF_CSRF_ENABLED"] or request.method not in config["WTF_CSRF_METHODS"]:
         return
     if not g.get("embed"):
-        csrf.protect()
+        # apply_exemptions: a view marked @csrf.exempt (a client without a
+        # browser, such as a token endpoint) is not checked.
+        csrf.protect(apply_exemptions=True)
         return
     check_same_origin()
     check_form_token(request.form.get(config["WTF_CSRF_FIELD_NAME"]), g.tenant.slug)
