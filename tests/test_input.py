@@ -376,6 +376,18 @@ def test_one_company_tried_from_many_addresses_is_limited(app):
     assert contract_check(app, "10.4.0.1", "4100000003", "302333501") == 422
 
 
+def test_a_contract_found_does_not_use_up_its_limits(app):
+    """Only refused look-ups keep their charge: a customer checking their own
+    contract (or double-clicking "Registruotis") is not held back."""
+    app.config["RATELIMIT_CONTRACT_NUMBER"] = "2 per hour"
+    app.config["RATELIMIT_CONTRACT_COMPANY"] = "2 per hour"
+    for n in range(4):
+        assert contract_check(app, f"10.5.{n}.1", "4100012345") == 200
+    assert contract_check(app, "10.6.0.1", "4100000001") == 422
+    assert contract_check(app, "10.6.1.1", "4100000001") == 422
+    assert contract_check(app, "10.6.2.1", "4100000001") == 429
+
+
 def test_contract_limits_cover_the_full_registration_post(app):
     app.config["RATELIMIT_CONTRACT_NUMBER"] = "1 per hour"
     client = browser(app, "10.9.0.1")

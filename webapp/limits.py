@@ -108,12 +108,15 @@ def failed(response) -> bool:
     return response.status_code == 422
 
 
-def refunded_unless(counts, scope: str):
-    """Wrap a view below its `@limiter.limit(..., scope=scope)`: the limit is
-    charged before the view runs (Flask-Limiter's atomic check-and-hit, so
-    parallel requests cannot all pass a check made before any of them is
-    counted), and an answer for which `counts(response)` is false gives its
-    charge back."""
+def refunded_unless(counts, *scopes: str):
+    """Wrap a view below its limits of these scopes: they are charged before the
+    view runs (Flask-Limiter's atomic check-and-hit, so parallel requests cannot
+    all pass a check made before any of them is counted), and an answer for
+    which `counts(response)` is false gives its charges back."""
+
+    def taken_here(request_limit) -> bool:
+        scope = request_limit.request_args[-1]  # "endpoint:scope", or "scope" when shared
+        return any(scope == name or scope.endswith(f":{name}") for name in scopes)
 
     def decorate(view):
         @wraps(view)
@@ -121,7 +124,7 @@ def refunded_unless(counts, scope: str):
             response = make_response(view(*args, **kwargs))
             if not counts(response):
                 for taken in limiter.current_limits:
-                    if taken.request_args[-1].endswith(f":{scope}") and not taken.breached:
+                    if taken_here(taken) and not taken.breached:
                         refund(taken.key)
             return response
 

@@ -46,7 +46,7 @@ def _start_session(account) -> None:
     methods=["POST"],
     scope="login-account",
 )
-@refunded_unless(failed, scope="login-account")
+@refunded_unless(failed, "login-account")
 def login():
     """The utility's login page, with links to register and reset the password."""
     if current_user.is_authenticated:

@@ -11,7 +11,15 @@ from ..embedding import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
-from ..limits import account_key, client_address, company_key, contract_number_key, setting
+from ..limits import (
+    account_key,
+    client_address,
+    company_key,
+    contract_number_key,
+    failed,
+    refunded_unless,
+    setting,
+)
 from ..security import hash_password
 from ..tenants import current_settings
 from . import bp
@@ -30,7 +38,10 @@ def no_contract() -> bool:
 def contract_limits(view):
     """The contract look-up limits, shared by the full POST and the live check:
     per address, and from all addresses together per contract number and per
-    company code tried."""
+    company code tried. Those two keep only refused look-ups (422), so a
+    double-clicked registration or a customer's own checks do not use them up;
+    they are reserved before the look-up all the same."""
+    view = refunded_unless(failed, "contract-company", "contract-number")(view)
     for name, scope, key_func in (
         ("RATELIMIT_CONTRACT_COMPANY", "contract-company", company_key),
         ("RATELIMIT_CONTRACT_NUMBER", "contract-number", contract_number_key),
