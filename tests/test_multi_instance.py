@@ -316,8 +316,9 @@ def test_a_customer_moves_between_instances(cluster):
 
 def test_a_limit_reached_on_one_instance_holds_on_the_other(cluster):
     a, b = cluster.a.url, cluster.b.url
-    attacker = Visitor(f"2001:db8:{cluster.run[:4]}::66")
-    neighbour = Visitor(f"2001:db8:{cluster.run[:4]}::67")
+    # Networks of their own: the limits count an IPv6 client by its /64.
+    attacker = Visitor(f"2001:db8:{cluster.run[:4]}:fffd::66")
+    neighbour = Visitor(f"2001:db8:{cluster.run[:4]}:fffe::67")
     wrong = {"email": f"nobody-{cluster.run}@example.com", "password": "Wrong1234"}
     try:
         # RATELIMIT_LOGIN_IP=3 per minute for the cluster.
@@ -346,7 +347,7 @@ def _register_one(cluster: Cluster, n: int) -> tuple[str, str, int, int, float]:
         data = {**ELEKTRUM_OK, "email": email}
         if n % 4 == 0:
             data.update(is_customer="no", contract_number="")
-    visitor = Visitor(f"2001:db8:{cluster.run[:4]}:1::{n:x}")
+    visitor = Visitor(f"2001:db8:{cluster.run[:4]}:{n + 1:x}::1")  # a /64 each
     try:
         page = visitor.get(f"{first}/{slug}/register")
         match = CSRF_RE.search(page.text)

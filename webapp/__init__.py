@@ -59,9 +59,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
+    forms.init_app(app)  # its body check runs before the CSRF check
     csrf.init_app(app)
     embedding.init_app(app)
-    forms.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     compress.init_app(app)

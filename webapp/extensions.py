@@ -3,12 +3,13 @@
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from .addresses import request_address
 
 
 class Base(DeclarativeBase):
@@ -23,5 +24,6 @@ babel = Babel()
 compress = Compress()
 # The key prefix comes from RATELIMIT_KEY_PREFIX (limits.configure). Flask-Limiter
 # keeps the first app's prefix for the life of the process, which is what a
-# server process needs: one app, one prefix.
-limiter = Limiter(key_func=get_remote_address)
+# server process needs: one app, one prefix. Per-address limits count an IPv6
+# client by its /64 (webapp/addresses.py).
+limiter = Limiter(key_func=request_address)

@@ -5,8 +5,9 @@ per-field validation used by the live (htmx) checks."""
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask
+from flask import Flask, abort, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
@@ -16,11 +17,29 @@ from .embedding import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
 
+# What a browser's form sends. Flask-WTF would also read a JSON body as the
+# form (with the CSRF token in a header), which nothing else here reads the
+# same way: the rate limits' keys and the contract look-up's exemption read
+# request.form.
+FORM_BODIES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
 
 def init_app(app: Flask) -> None:
     """Render inputs with `html_params` below (WTForms' Input widgets read it
-    from their `html_params` attribute, which is there to be replaced)."""
+    from their `html_params` attribute, which is there to be replaced), and
+    refuse POST bodies that are not forms. Call before the CSRF hook, so such
+    a body is told what is wrong with it rather than that its token is missing."""
     Input.html_params = staticmethod(html_params)
+    app.before_request(refuse_other_bodies)
+
+
+def refuse_other_bodies() -> None:
+    """before_request: a POST with a body carries a form, or is answered 415."""
+    if request.method != "POST" or request.mimetype in FORM_BODIES:
+        return
+    if not request.mimetype and not request.content_length:
+        return  # no body at all (a bare POST): an empty form
+    abort(415)
 
 
 def html_params(**kwargs) -> Markup:
@@ -41,10 +60,18 @@ def html_params(**kwargs) -> Markup:
 
 class Form(FlaskForm):
     """Every form's base: its csrf_token field holds the session-free token in
-    embed mode, Flask-WTF's session-bound one elsewhere (webapp/embed)."""
+    embed mode, Flask-WTF's session-bound one elsewhere (webapp/embed). It
+    reads request.form only: a multipart file part is never a field's value
+    (a file named `email` leaves the email empty, a field error), and no JSON."""
 
     class Meta:
         csrf_class = FormTokenCSRF
+
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto:
+                # As Flask-WTF does, an empty body leaves the fields' defaults.
+                return (request.form or None) if form.is_submitted() else None
+            return formdata
 
 
 def strip(value):
@@ -83,6 +110,19 @@ class PersonName:
     def __call__(self, form, field: Field):
         if field.data and not name_acceptable(field.data):
             raise ValidationError(message("NAME_INVALID"))
+
+
+def normalize_email(value) -> str | None:
+    """The address as the Email validator reads it, case-folded: one string for
+    every spelling of one address (`RL@ｅxample．com` is rl@example.com), or
+    None when it is not an address. Rate limits key on it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.normalized.casefold()
 
 
 class Email:

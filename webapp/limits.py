@@ -6,12 +6,19 @@ answers the same for both (no enumeration)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
+from functools import wraps
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, make_response, request
+from limits.storage import MemoryStorage, RedisStorage
 
 from .extensions import limiter
+from .forms import normalize_email
+from .policy import normalise_company_code
+
+log = logging.getLogger(__name__)
 
 # Defaults, each overridable by the environment variable of the same name.
 DEFAULT_LIMITS = {
@@ -21,6 +28,11 @@ DEFAULT_LIMITS = {
     "RATELIMIT_EMAIL_IP": "10 per 10 minutes",
     "RATELIMIT_CHECK_IP": "120 per minute",
     "RATELIMIT_CONTRACT_IP": "30 per 10 minutes",
+    # Contract look-ups from any address: per contract number tried and per
+    # company code tried, so many addresses cannot guess one company's
+    # contract numbers (company codes are public) or one number's company.
+    "RATELIMIT_CONTRACT_NUMBER": "10 per hour",
+    "RATELIMIT_CONTRACT_COMPANY": "30 per hour",
     "RATELIMIT_ACCOUNT_IP": "60 per minute",
     # Per account (the submitted email at this tenant). Failed logins only: an
     # attacker is slowed to 10 guesses per 15 minutes, and the owner can always
@@ -62,18 +74,78 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def account_key() -> str:
-    """The tenant and a digest of the submitted email (never the email itself, so
-    Redis keys hold no personal data)."""
-    email = (request.form.get("email") or "").strip().lower()[:320]
-    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+def _tenant_digest(value: str) -> str:
+    """The tenant and a digest of `value` (never the value itself, so Redis
+    keys hold no personal data)."""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
     tenant = g.tenant.slug if "tenant" in g else "-"
     return f"{tenant}:{digest}"
 
 
+def account_key() -> str:
+    """key_func: the submitted email as the validator normalises it, case-folded,
+    so every spelling of one address (`RL@ｅxample．COM`) shares one count. The
+    forms read request.form only (webapp/forms.py), and so does this."""
+    typed = request.form.get("email") or ""
+    email = normalize_email(typed) or typed.strip().casefold()
+    return _tenant_digest(email[:320])
+
+
+def contract_number_key() -> str:
+    """key_func: the contract number as the form reads it (no spaces, upper case)."""
+    number = (request.form.get("contract_number") or "").replace(" ", "").upper()
+    return "number:" + _tenant_digest(number[:40])
+
+
+def company_key() -> str:
+    """key_func: the company code as the form normalises it."""
+    code = normalise_company_code((request.form.get("company_code") or "")[:30])
+    return "company:" + _tenant_digest(code)
+
+
 def failed(response) -> bool:
-    """deduct_when: only a refused attempt (422) counts."""
+    """Only a refused attempt (422) counts."""
     return response.status_code == 422
+
+
+def refunded_unless(counts, *scopes: str):
+    """Wrap a view below its limits of these scopes: they are charged before the
+    view runs (Flask-Limiter's atomic check-and-hit, so parallel requests cannot
+    all pass a check made before any of them is counted), and an answer for
+    which `counts(response)` is false gives its charges back."""
+
+    def taken_here(request_limit) -> bool:
+        scope = request_limit.request_args[-1]  # "endpoint:scope", or "scope" when shared
+        return any(scope == name or scope.endswith(f":{name}") for name in scopes)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            response = make_response(view(*args, **kwargs))
+            if not counts(response):
+                for taken in limiter.current_limits:
+                    if taken_here(taken) and not taken.breached:
+                        refund(taken.key)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def refund(key: str) -> None:
+    """Give back one entry of a moving-window count. The newest entry goes:
+    the count is right, and the window closes a few milliseconds later than
+    if this request's own entry had gone, never sooner."""
+    storage = limiter.limiter.storage
+    if isinstance(storage, RedisStorage):
+        storage.get_connection().lpop(storage.prefixed_key(key))
+    elif isinstance(storage, MemoryStorage):
+        with storage.locks[key]:
+            if storage.events.get(key):
+                storage.events[key].pop(0)
+    else:  # pragma: no cover (configure allows memory and Redis only)
+        log.warning("rate limit storage %s cannot give back a charge", type(storage).__name__)
 
 
 def retry_after_seconds() -> int:

@@ -11,7 +11,7 @@ from ..deferred import later
 from ..embedding import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
-from ..limits import account_key, client_address, failed, setting
+from ..limits import account_key, client_address, failed, refunded_unless, setting
 from ..messages import message
 from ..tenants import current_settings
 from . import bp
@@ -38,13 +38,15 @@ def _start_session(account) -> None:
 
 @bp.route("/", methods=["GET", "POST"])
 @limiter.limit(setting("RATELIMIT_LOGIN_IP"), methods=["POST"])
+# Charged before the password is checked, so parallel guesses cannot overshoot
+# it; only failures keep their charge.
 @limiter.limit(
     setting("RATELIMIT_LOGIN_ACCOUNT"),
     key_func=account_key,
     methods=["POST"],
-    deduct_when=failed,
     scope="login-account",
 )
+@refunded_unless(failed, "login-account")
 def login():
     """The utility's login page, with links to register and reset the password."""
     if current_user.is_authenticated:

@@ -11,7 +11,15 @@ from ..embedding import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
-from ..limits import account_key, client_address, setting
+from ..limits import (
+    account_key,
+    client_address,
+    company_key,
+    contract_number_key,
+    failed,
+    refunded_unless,
+    setting,
+)
 from ..security import hash_password
 from ..tenants import current_settings
 from . import bp
@@ -25,6 +33,28 @@ def no_contract() -> bool:
     field = (request.view_args or {}).get("field")
     asks = field in (None, "contract_number") and request.form.get("is_customer") == "yes"
     return not (asks and request.form.get("contract_number"))
+
+
+def contract_limits(view):
+    """The contract look-up limits, shared by the full POST and the live check:
+    per address, and from all addresses together per contract number and per
+    company code tried. Those two keep only refused look-ups (422), so a
+    double-clicked registration or a customer's own checks do not use them up;
+    they are reserved before the look-up all the same."""
+    view = refunded_unless(failed, "contract-company", "contract-number")(view)
+    for name, scope, key_func in (
+        ("RATELIMIT_CONTRACT_COMPANY", "contract-company", company_key),
+        ("RATELIMIT_CONTRACT_NUMBER", "contract-number", contract_number_key),
+    ):
+        view = limiter.shared_limit(
+            setting(name), scope=scope, key_func=key_func, methods=["POST"], exempt_when=no_contract
+        )(view)
+    return limiter.shared_limit(
+        setting("RATELIMIT_CONTRACT_IP"),
+        scope="contract",
+        methods=["POST"],
+        exempt_when=no_contract,
+    )(view)
 
 
 def sent(response) -> bool:
@@ -41,9 +71,7 @@ def _form():
 @limiter.limit(
     setting("RATELIMIT_REGISTER_ACCOUNT"), key_func=account_key, methods=["POST"], deduct_when=sent
 )
-@limiter.shared_limit(
-    setting("RATELIMIT_CONTRACT_IP"), scope="contract", methods=["POST"], exempt_when=no_contract
-)
+@contract_limits
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
     form = _form()
@@ -76,7 +104,7 @@ def _registration(form, data: dict) -> Registration:
 
 @bp.post("/register/check/<field>")
 @limiter.limit(setting("RATELIMIT_CHECK_IP"))
-@limiter.shared_limit(setting("RATELIMIT_CONTRACT_IP"), scope="contract", exempt_when=no_contract)
+@contract_limits
 def check_field(field: str):
     """Live check of one field (htmx): its error message, 422 when there is one.
 
