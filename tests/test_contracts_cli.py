@@ -113,3 +113,20 @@ def test_imported_contract_allows_registration(client, app, tmp_path):
     assert submit(client, "/elektrum/register", data).status_code == 422
     run(app, tmp_path, HEADER + "4100000001,302477747,active\n")
     assert submit(client, "/elektrum/register", data).status_code == 303
+
+
+def test_company_code_in_other_digits_is_refused(app, tmp_path):
+    """isdigit() and int() take Arabic-Indic digits; the registry must not."""
+    before = registry(app)
+    text = HEADER + "4100000001,١١٠٠٥٣٨٤٢,active\n4100000002,１１００５３８４２,active\n"
+    result = run(app, tmp_path, text)
+    assert result.exit_code != 0
+    assert "line 2: company code" in result.output
+    assert "line 3" not in result.output  # full-width digits are folded
+    assert registry(app) == before
+
+
+def test_full_width_digits_are_stored_in_ascii(app, tmp_path):
+    result = run(app, tmp_path, HEADER + "４１０００００００１,１１００５３８４２,active\n")
+    assert result.exit_code == 0, result.output
+    assert registry(app)["4100000001"] == ("110053842", "active")

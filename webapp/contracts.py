@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Contract, Tenant
-from .policy import company_code_checksum_ok, normalise_company_code
+from .policy import company_code_checksum_ok, normalise_company_code, normalise_contract_number
 from .tenants import TenantSettings
 
 HEADER = ["contract_number", "company_code", "status"]
@@ -52,7 +52,7 @@ def parse_contracts(settings: TenantSettings, text: str) -> list[tuple[str, str,
             if len(cells) != 3:
                 problems.append(f"line {line}: expected 3 columns, found {len(cells)}")
                 continue
-            number = cells[0].strip().replace(" ", "").upper()
+            number = normalise_contract_number(cells[0])
             code = normalise_company_code(cells[1])
             status = cells[2].strip().lower()
             if not settings.contract.matches(number):
