@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import assets, audit, mail
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
+from .forms import normalize_email
 from .models import Account, AuditEvent, OutboxMessage, Tenant
 from .tenants import TenantDataError, load_tenants, settings_for
 
@@ -147,7 +148,7 @@ def audit_list(tenant_slug: str | None, email: str | None, event: str | None, li
         query = query.where(AuditEvent.event == event)
     if email:
         query = query.where(
-            (Account.email == email.strip().lower())
+            (Account.email == (normalize_email(email) or email.strip().lower()))
             | (AuditEvent.email_digest == audit.email_digest(email))
         )
     for row, slug, account_email in db.session.execute(query):

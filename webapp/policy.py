@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -207,3 +208,40 @@ NAME_FORBIDDEN = re.compile(r"[<>\"{}\[\]\\/=;@#$%^*_+|~`0-9]")
 def name_acceptable(value: str) -> bool:
     """Letters from any alphabet, spaces, hyphens, apostrophes and dots."""
     return all(c.isprintable() for c in value) and not NAME_FORBIDDEN.search(value)
+
+
+# Alphabets with letters that look like Latin ones (Cyrillic "о", Greek "ο",
+# Armenian "օ", Cherokee "Ꭺ" ...): mixed with Latin, or with each other, they make
+# an address that reads like another one.
+LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+# Lower-case letters of those alphabets that pass for a Latin letter on their own,
+# for a word written wholly in one of them ("рор" for "pop").
+LATIN_LOOKALIKES = frozenset("асеһіјԁԛорѕԝхуүӏοαιρνυκχօսհ")
+ENCODED_WORD_RE = re.compile(r"=\?.*\?=", re.S)
+
+
+def _script(char: str) -> str:
+    # unicodedata has no script property; a letter's name starts with its script
+    # ("CYRILLIC SMALL LETTER O"), which is all this check needs.
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def imitates_latin(text: str) -> bool:
+    """Whether `text` (a local part or a domain label) is written so that it
+    looks like different Latin text: compatibility characters (full-width,
+    mathematical bold, ligatures), letters of two look-alike alphabets mixed, or
+    a word wholly in Cyrillic, Greek ... letters that all pass for Latin ones."""
+    if unicodedata.normalize("NFKC", text) != text:
+        return True
+    letters = [c for c in text.lower() if c.isalpha()]
+    scripts = {_script(c) for c in letters}
+    lookalike = scripts & LOOKALIKE_SCRIPTS
+    if len(lookalike) > 1:
+        return True
+    return lookalike != {"LATIN"} and bool(letters) and all(c in LATIN_LOOKALIKES for c in letters)
+
+
+def is_encoded_word(text: str) -> bool:
+    """An RFC 2047 encoded word ("=?utf-8?q?...?="): mail software decodes it in a
+    header, so an address holding one is shown (and may be sent) as other text."""
+    return ENCODED_WORD_RE.search(text) is not None
