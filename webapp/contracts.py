@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     exists,
     func,
     insert,
@@ -42,6 +43,7 @@ BATCH = 1000
 # would otherwise list every one of its lines.
 MAX_PROBLEMS = 100
 
+CONTRACTS = Contract.__table__
 # Per connection (temporary), so two imports at once do not see each other's.
 SEEN = Table(
     "contract_import_seen",
@@ -264,7 +266,12 @@ def _upsert(tenant: Tenant, batch: list[_Row], summary: ImportSummary, problems:
             )
         elif found[1:] != (row.code, row.status):
             changed.append(
-                {"id": found[0], "company_code": row.code, "status": row.status, "updated_at": now}
+                {
+                    "row_id": found[0],
+                    "company_code": row.code,
+                    "status": row.status,
+                    "updated_at": now,
+                }
             )
         else:
             summary.unchanged += 1
@@ -272,10 +279,20 @@ def _upsert(tenant: Tenant, batch: list[_Row], summary: ImportSummary, problems:
     summary.updated += len(changed)
     if summary.dry_run:
         return
+    # Core statements, executemany: the ORM's bulk path costs more than the rows.
     if new:
-        db.session.execute(insert(Contract), new)
+        db.session.execute(insert(CONTRACTS), new)
     if changed:
-        db.session.execute(update(Contract), changed)
+        db.session.execute(
+            update(CONTRACTS)
+            .where(CONTRACTS.c.id == bindparam("row_id"))
+            .values(
+                company_code=bindparam("company_code"),
+                status=bindparam("status"),
+                updated_at=bindparam("updated_at"),
+            ),
+            changed,
+        )
 
 
 def _end_missing(tenant: Tenant, dry_run: bool) -> int:
