@@ -6,7 +6,7 @@ the command in a child process, twice: the first import (every row created) and
 the same file again (every row unchanged). Prints wall time and the child's peak
 resident memory (getrusage ru_maxrss). Figures, not a test: run it alone.
 
-    .venv/bin/python bench/contracts_import.py --rows 300000 [--args --full-sync]
+    .venv/bin/python bench/contracts_import.py --rows 300000 [--args=--full-sync]
 """
 
 from __future__ import annotations
