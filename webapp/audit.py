@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .forms import normalize_email
 from .models import AuditEvent
 
 EVENTS = (
@@ -42,9 +43,11 @@ def network_of(address: str | None) -> str | None:
 
 def email_digest(email: str) -> str:
     """A keyed digest of an email, to link failed attempts on one address
-    without storing an address that may have no account."""
+    without storing an address that may have no account. Every spelling of one
+    address (see `normalize_email`) gives the same digest."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hashlib.blake2b(email.strip().lower().encode(), key=key[:64], digest_size=16).hexdigest()
+    canonical = normalize_email(email) or email.strip().lower()
+    return hashlib.blake2b(canonical.encode(), key=key[:64], digest_size=16).hexdigest()
 
 
 def record(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import assets, audit, mail
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
+from .forms import normalize_email
 from .models import Account, AuditEvent, OutboxMessage, Tenant
 from .tenants import TenantDataError, load_tenants, settings_for
 
@@ -51,26 +52,33 @@ def tenants_list():
 @contracts_cli.command("import")
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def contracts_import(tenant_slug: str, path: Path):
+@click.option(
+    "--full-sync",
+    is_flag=True,
+    help="The file is the whole registry: end (never delete) active contracts it does not list.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and count the changes; write nothing."
+)
+def contracts_import(tenant_slug: str, path: Path, full_sync: bool, dry_run: bool):
     """Upsert TENANT's contract registry from a CSV with the header
-    contract_number,company_code,status. Any bad row: nothing is written."""
+    contract_number,company_code,status. Any bad row: nothing is written.
+    The file is read as it is written, so its size does not matter."""
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
     if tenant is None:
         raise click.ClickException(f"no tenant {tenant_slug!r}")
+    settings = settings_for(tenant)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            summary = import_contracts(tenant, settings, file, full_sync=full_sync, dry_run=dry_run)
     except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{path}: not UTF-8 text ({exc})") from exc
-    try:
-        result = import_contracts(tenant, settings_for(tenant), text)
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc}); nothing was imported") from exc
     except ContractImportError as exc:
         for problem in exc.problems:
             click.echo(f"{path}: {problem}", err=True)
-        raise click.ClickException(f"{len(exc.problems)} problem(s); nothing was imported") from exc
-    click.echo(
-        f"contracts: {result.created} created, {result.updated} updated, "
-        f"{result.unchanged} unchanged"
-    )
+        raise click.ClickException(f"{exc.total} problem(s); nothing was imported") from exc
+    click.echo(summary.describe())
 
 
 @outbox_cli.command("send")
@@ -147,7 +155,7 @@ def audit_list(tenant_slug: str | None, email: str | None, event: str | None, li
         query = query.where(AuditEvent.event == event)
     if email:
         query = query.where(
-            (Account.email == email.strip().lower())
+            (Account.email == (normalize_email(email) or email.strip().lower()))
             | (AuditEvent.email_digest == audit.email_digest(email))
         )
     for row, slug, account_email in db.session.execute(query):

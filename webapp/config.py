@@ -53,6 +53,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAIL_URL": mail_url,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Savitarna <no-reply@savitarna.localhost>"),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        # Whether the relay of MAIL_URL takes SMTPUTF8 (RFC 6531): only then can
+        # an address with non-ASCII letters before the @ be registered.
+        "MAIL_SMTPUTF8": _flag("MAIL_SMTPUTF8", default=False),
         # The mailbox page shows every outgoing message: a development tool only.
         "MAILBOX_ENABLED": _flag("MAILBOX_ENABLED", default=not production and not mail_url),
         "BABEL_DEFAULT_LOCALE": "lt",

@@ -1,101 +1,313 @@
-"""The contract registry import: a utility's CSV export, all or nothing."""
+"""The contract registry import: a utility's CSV export, all or nothing.
+
+The export is read row by row and written in batches, so memory stays flat
+however long the file is (a 300,000-row export once took 910 MB when it was read
+whole). The contract numbers already read are kept in a temporary table of the
+import's own connection, not in Python, for the two checks that need every row:
+a number repeated in the file, and (full sync) the contracts the file no longer
+lists. One transaction: any bad row and nothing is written."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import text as sql
 
 from .extensions import db
-from .models import Contract, Tenant
-from .policy import company_code_checksum_ok, normalise_company_code
+from .models import Contract, Tenant, utcnow
+from .policy import company_code_checksum_ok, normalise_company_code, normalise_contract_number
 from .tenants import TenantSettings
 
 HEADER = ["contract_number", "company_code", "status"]
 STATUSES = ("active", "ended")
+# Rows per round trip: big enough that the statements' overhead vanishes, small
+# enough to stay under every driver's parameter limit (SQLite: 32766).
+BATCH = 1000
+# A file that is wrong throughout (another tenant's export, the wrong columns)
+# would otherwise list every one of its lines.
+MAX_PROBLEMS = 100
+
+CONTRACTS = Contract.__table__
+# Per connection (temporary), so two imports at once do not see each other's.
+SEEN = Table(
+    "contract_import_seen",
+    MetaData(),
+    Column("contract_number", String(40), primary_key=True),
+    Column("line", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 class ContractImportError(ValueError):
-    def __init__(self, problems: list[str]):
+    """The file is refused; `problems` are the first MAX_PROBLEMS, by line, and
+    `total` counts them all."""
+
+    def __init__(self, problems: list[str], total: int | None = None):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.total = len(problems) if total is None else total
 
 
 @dataclass
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
+class ImportSummary:
+    """What an import did, or with `dry_run` what it would do. The CLI prints
+    it; a staff console can show it as the preview of an upload."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    # Full sync: active contracts the export does not list, set to "ended".
+    ended: int = 0
+    full_sync: bool = False
+    dry_run: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def describe(self) -> str:
+        if self.dry_run:
+            text = (
+                f"contracts (dry run, nothing was written): {self.created} to create, "
+                f"{self.updated} to update, {self.unchanged} unchanged"
+            )
+            return text + (f", {self.ended} to end" if self.full_sync else "")
+        text = (
+            f"contracts: {self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        )
+        return text + (f", {self.ended} ended" if self.full_sync else "")
 
 
-def parse_contracts(settings: TenantSettings, text: str) -> list[tuple[str, str, str]]:
-    """Rows as (number, company code, status); every bad row named by line number."""
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    number: str
+    code: str
+    status: str
+
+
+class _Problems:
+    def __init__(self):
+        self.found: list[tuple[int, str]] = []
+        self.total = 0
+
+    def add(self, line: int, text: str) -> None:
+        self.total += 1
+        if len(self.found) < MAX_PROBLEMS:
+            self.found.append((line, f"line {line}: {text}"))
+
+    def error(self) -> ContractImportError:
+        problems = [text for _, text in sorted(self.found)]
+        if self.total > len(problems):
+            problems.append(f"... and {self.total - len(problems)} more")
+        return ContractImportError(problems, self.total)
+
+
+def import_contracts(
+    tenant: Tenant,
+    settings: TenantSettings,
+    source: str | Iterable[str],
+    *,
+    full_sync: bool = False,
+    dry_run: bool = False,
+) -> ImportSummary:
+    """Upsert the registry from `source` (the file's text, or its lines as an open
+    text file gives them) in one transaction; nothing is written if any row is
+    bad. With `full_sync`, active contracts missing from the export are ended
+    (never deleted: accounts refer to them by number). With `dry_run`, everything
+    is checked and counted, and nothing is written."""
     if settings.contract is None:
         raise ContractImportError([f"tenant {settings.slug!r} has no contract format"])
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    lines = io.StringIO(source) if isinstance(source, str) else source
+    summary = ImportSummary(full_sync=full_sync, dry_run=dry_run)
+    problems = _Problems()
     try:
-        header = [cell.strip().lower() for cell in next(reader)]
+        connection = db.session.connection()
+        connection.execute(sql("DROP TABLE IF EXISTS contract_import_seen"))
+        SEEN.create(connection)
+        batch: list[_Row] = []
+        for row in _rows(settings, csv.reader(lines), problems):
+            batch.append(row)
+            if len(batch) == BATCH:
+                _upsert(tenant, batch, summary, problems)
+                batch = []
+        _upsert(tenant, batch, summary, problems)
+        if problems.total:
+            raise problems.error()
+        if full_sync:
+            if summary.rows == 0:
+                raise ContractImportError(
+                    ["the export lists no contracts: a full sync would end them all"]
+                )
+            summary.ended = _end_missing(tenant, dry_run)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        # SQLite runs the CREATE outside the transaction, so a rollback keeps it.
+        db.session.execute(sql("DROP TABLE IF EXISTS contract_import_seen"))
+        db.session.commit()
+    return summary
+
+
+def _rows(settings: TenantSettings, reader, problems: _Problems) -> Iterator[_Row]:
+    """The file's good rows, one at a time; every bad one goes to `problems`."""
+    try:
+        first = next(reader)
     except StopIteration:
         raise ContractImportError(["line 1: the file is empty"]) from None
     except csv.Error as exc:
         raise ContractImportError([f"line 1: {exc}"]) from None
+    header = [cell.strip().lower() for cell in first]
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
     if header != HEADER:
         raise ContractImportError([f"line 1: the header must be {','.join(HEADER)}"])
-    rows, problems, seen = [], [], {}
+    contract = settings.contract
     try:
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != 3:
-                problems.append(f"line {line}: expected 3 columns, found {len(cells)}")
+                problems.add(line, f"expected 3 columns, found {len(cells)}")
                 continue
-            number = cells[0].strip().replace(" ", "").upper()
+            number = normalise_contract_number(cells[0])
             code = normalise_company_code(cells[1])
             status = cells[2].strip().lower()
-            if not settings.contract.matches(number):
-                problems.append(
-                    f"line {line}: contract number {number!r} does not match the format "
-                    f"(e.g. {settings.contract.example})"
+            bad = False
+            if len(number) > 40:
+                problems.add(line, "contract number is longer than 40 characters")
+                bad = True
+            elif not contract.matches(number):
+                problems.add(
+                    line,
+                    f"contract number {number!r} does not match the format "
+                    f"(e.g. {contract.example})",
                 )
+                bad = True
             if not company_code_checksum_ok(code):
-                problems.append(f"line {line}: company code {code!r} is not a valid 9-digit code")
+                problems.add(line, f"company code {code!r} is not a valid 9-digit code")
+                bad = True
             if status not in STATUSES:
-                problems.append(f"line {line}: status must be active or ended, not {status!r}")
-            if number in seen:
-                problems.append(f"line {line}: contract {number} repeats line {seen[number]}")
-            seen.setdefault(number, line)
-            rows.append((number, code, status))
+                problems.add(line, f"status must be active or ended, not {status!r}")
+                bad = True
+            # A bad row's number still counts as seen, so a repeat of it is named too.
+            yield _Row(line, number[:40], code, status if not bad else "")
     except csv.Error as exc:
-        problems.append(f"line {reader.line_num}: {exc}")
-    if problems:
-        raise ContractImportError(problems)
-    return rows
+        problems.add(reader.line_num, str(exc))
 
 
-def import_contracts(tenant: Tenant, settings: TenantSettings, text: str) -> ImportResult:
-    """Upsert the registry in one transaction; nothing is written if any row is bad."""
-    rows = parse_contracts(settings, text)
-    existing = {
-        c.contract_number: c
-        for c in db.session.scalars(select(Contract).where(Contract.tenant_id == tenant.id))
+def _upsert(tenant: Tenant, batch: list[_Row], summary: ImportSummary, problems: _Problems):
+    """Note the batch's numbers (naming repeats), then, while the file has no
+    problem so far, compare the batch with the registry and write the difference."""
+    if not batch:
+        return
+    numbers = {row.number for row in batch}
+    earlier = dict(
+        db.session.execute(
+            select(SEEN.c.contract_number, SEEN.c.line).where(SEEN.c.contract_number.in_(numbers))
+        ).all()
+    )
+    rows = []
+    for row in batch:
+        if row.number in earlier:
+            problems.add(row.line, f"contract {row.number} repeats line {earlier[row.number]}")
+            continue
+        earlier[row.number] = row.line
+        rows.append(row)
+    if rows:
+        db.session.execute(
+            insert(SEEN), [{"contract_number": r.number, "line": r.line} for r in rows]
+        )
+    if problems.total:
+        return  # nothing will be written: only the checks go on
+    stored = {
+        number: (id_, code, status)
+        for number, id_, code, status in db.session.execute(
+            select(
+                Contract.contract_number, Contract.id, Contract.company_code, Contract.status
+            ).where(Contract.tenant_id == tenant.id, Contract.contract_number.in_(numbers))
+        )
     }
-    result = ImportResult(0, 0, 0)
-    for number, code, status in rows:
-        contract = existing.get(number)
-        if contract is None:
-            db.session.add(
-                Contract(
-                    tenant_id=tenant.id, contract_number=number, company_code=code, status=status
-                )
+    now = utcnow()
+    new, changed = [], []
+    for row in rows:
+        found = stored.get(row.number)
+        if found is None:
+            new.append(
+                {
+                    "tenant_id": tenant.id,
+                    "contract_number": row.number,
+                    "company_code": row.code,
+                    "status": row.status,
+                    "updated_at": now,
+                }
             )
-            result.created += 1
-        elif (contract.company_code, contract.status) != (code, status):
-            contract.company_code, contract.status = code, status
-            result.updated += 1
+        elif found[1:] != (row.code, row.status):
+            changed.append(
+                {
+                    "row_id": found[0],
+                    "company_code": row.code,
+                    "status": row.status,
+                    "updated_at": now,
+                }
+            )
         else:
-            result.unchanged += 1
-    db.session.commit()
-    return result
+            summary.unchanged += 1
+    summary.created += len(new)
+    summary.updated += len(changed)
+    if summary.dry_run:
+        return
+    # Core statements, executemany: the ORM's bulk path costs more than the rows.
+    if new:
+        db.session.execute(insert(CONTRACTS), new)
+    if changed:
+        db.session.execute(
+            update(CONTRACTS)
+            .where(CONTRACTS.c.id == bindparam("row_id"))
+            .values(
+                company_code=bindparam("company_code"),
+                status=bindparam("status"),
+                updated_at=bindparam("updated_at"),
+            ),
+            changed,
+        )
+
+
+def _end_missing(tenant: Tenant, dry_run: bool) -> int:
+    """End the tenant's active contracts that the export did not list; how many."""
+    missing = (
+        (Contract.tenant_id == tenant.id)
+        & (Contract.status == "active")
+        & ~exists().where(SEEN.c.contract_number == Contract.contract_number)
+    )
+    if dry_run:
+        return db.session.scalar(select(func.count()).select_from(Contract).where(missing))
+    result = db.session.execute(
+        update(Contract)
+        .where(missing)
+        .values(status="ended", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -5,7 +5,7 @@ per-field validation used by the live (htmx) checks."""
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from markupsafe import Markup, escape
@@ -15,7 +15,13 @@ from wtforms.widgets.core import Input, clean_key
 
 from .embedding import FormTokenCSRF
 from .messages import message, rule_text
-from .policy import PASSWORD_CEILING, PasswordPolicy, name_acceptable
+from .policy import (
+    PASSWORD_CEILING,
+    PasswordPolicy,
+    imitates_latin,
+    is_encoded_word,
+    name_acceptable,
+)
 
 # What a browser's form sends. Flask-WTF would also read a JSON body as the
 # form (with the CSRF token in a header), which nothing else here reads the
@@ -113,21 +119,44 @@ class PersonName:
 
 
 def normalize_email(value) -> str | None:
-    """The address as the Email validator reads it, case-folded: one string for
-    every spelling of one address (`RL@ｅxample．com` is rl@example.com), or
-    None when it is not an address. Rate limits key on it."""
-    if not isinstance(value, str):
+    """The one form in which an address is stored, and looked up: what login,
+    forgot and resend are given is normalised the same way, so every spelling of
+    one address finds the one account, and every limit keyed on an address
+    (webapp/limits.py) counts them together.
+
+    email-validator's normalisation (Unicode NFC; the domain's case, full-width
+    letters and dot variants such as "。" folded), the domain in its ASCII (IDNA)
+    form, so "x@испытание.com" and "x@xn--80akhbyknj4f.com" are one address, and
+    the whole in lower case, because people type their login name in any case.
+    Lower case, not casefold(): this is also the address mail is sent to, and
+    casefold() rewrites some local parts ("ß" becomes "ss"). For ASCII the two
+    are the same.
+
+    None when `value` is not an address at all. It does not refuse what the
+    registration form refuses (look-alike letters, encoded words, non-ASCII local
+    parts without SMTPUTF8): an account stored before those rules still logs in."""
+    if not isinstance(value, str) or "\x00" in value:
         return None
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
-    return result.normalized.casefold()
+    return f"{result.local_part}@{result.ascii_domain}".lower()
+
+
+def legacy_email(value: str) -> str | None:
+    """The form the first release stored: `normalize_email` with the domain in
+    Unicode. Looked up too, so an account stored then is still found."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 class Email:
-    """Syntax only (no DNS look-up here); the stored form is lower case, because
-    people type their login name in any case and expect it to work."""
+    """A new address (registration): syntax (no DNS look-up here), then what
+    would make it read or travel as another address; the field's data becomes
+    the stored form (`normalize_email`)."""
 
     def __call__(self, form, field: Field):
         if not field.data:
@@ -136,7 +165,14 @@ class Email:
             result = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError as exc:
             raise StopValidation(message("EMAIL_INVALID")) from exc
-        field.data = result.normalized.lower()
+        if is_encoded_word(result.local_part):
+            raise StopValidation(message("EMAIL_ENCODED_WORD"))
+        if any(imitates_latin(part) for part in [result.local_part, *result.domain.split(".")]):
+            raise StopValidation(message("EMAIL_LOOKALIKE"))
+        if not result.local_part.isascii() and not current_app.config["MAIL_SMTPUTF8"]:
+            # The relay would refuse it (no SMTPUTF8): the confirmation would never go.
+            raise StopValidation(message("EMAIL_LOCAL_ASCII"))
+        field.data = normalize_email(field.data)
 
 
 def password_problem(policy: PasswordPolicy, password: str) -> str | None:

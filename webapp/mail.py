@@ -94,6 +94,12 @@ def deliver(message_ids: list[int] | None = None, limit: int = 100) -> tuple[int
         message = db.session.get(OutboxMessage, message_id)
         try:
             _send(url, message)
+        except UnsendableAddress as exc:
+            # No retry can help: given up at once, the reason in last_error.
+            failed += 1
+            message.attempts = MAX_ATTEMPTS
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            current_app.logger.error("mail %s given up: %s", message.id, message.last_error)
         except (OSError, smtplib.SMTPException) as exc:
             failed += 1
             message.attempts += 1
@@ -128,13 +134,22 @@ def _claim(message_id: int) -> bool:
     return result.rowcount == 1
 
 
+class UnsendableAddress(ValueError):
+    """The recipient cannot be written into a To: header as itself (it holds an
+    RFC 2047 encoded word, which mail software decodes into other addresses).
+    Registration refuses such addresses; this guards rows stored before."""
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
+    """The message with exactly the stored address in To:, or UnsendableAddress."""
     sender_name, sender_address = parseaddr(current_app.config["MAIL_FROM"])
     settings_name = message.tenant.settings.get("product_name") or sender_name
     email = EmailMessage()
     email["Subject"] = message.subject
     email["From"] = formataddr((settings_name, sender_address))
     email["To"] = message.recipient
+    if [a.addr_spec for a in email["To"].addresses] != [message.recipient]:
+        raise UnsendableAddress(f"the address does not survive a To: header: {email['To']!r}")
     email["Message-ID"] = message_id(message, sender_address.rpartition("@")[2] or socket.getfqdn())
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
@@ -170,4 +185,6 @@ def _send(url: str, message: OutboxMessage) -> None:
             client.starttls(context=ssl.create_default_context())
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(build_email(message))
+        # The envelope names the stored address itself, never what a parser reads
+        # back out of the To: header.
+        client.send_message(build_email(message), to_addrs=[message.recipient])

@@ -17,6 +17,17 @@ MESSAGES = {
     ),
     "EMAIL_REQUIRED": _l("Enter your email address."),
     "EMAIL_INVALID": _l("Enter an email address like name@example.com."),
+    "EMAIL_ENCODED_WORD": _l(
+        "Enter the email address itself: “=?…?=” is encoded text, not part of an address."
+    ),
+    "EMAIL_LOOKALIKE": _l(
+        "This address has letters that only look like Latin ones (such as a Cyrillic “о”) "
+        "or mixes alphabets. Type it again with one keyboard layout."
+    ),
+    "EMAIL_LOCAL_ASCII": _l(
+        "We cannot send email to an address with letters other than a–z before the @ "
+        "(such as “ą” or “ж”). Enter another address."
+    ),
     "CUSTOMER_REQUIRED": _l("Choose Yes or No: are you an existing %(name)s customer?"),
     "CONTRACT_REQUIRED": _l("Enter your contract number: it is on your monthly invoice."),
     "CONTRACT_FORMAT": _l("Check the contract number: it should look like %(example)s."),

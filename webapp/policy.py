@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -134,12 +135,35 @@ class PasswordPolicy:
         return "; ".join(parts) + ";"
 
 
-COMPANY_CODE_RE = re.compile(r"^\d{9}$")
+# ASCII digits only: `\d` and str.isdigit() also take Arabic-Indic, Devanagari,
+# full-width ... digits, which would be stored as such and never match the registry.
+COMPANY_CODE_RE = re.compile(r"[0-9]{9}")
+# Full-width forms (U+FF01..U+FF5E, what a Japanese or Chinese input method types)
+# and the ideographic space, folded to their ASCII twins: the same characters the
+# NFKC normalisation gives for them, but without NFKC's other foldings (superscripts,
+# circled digits, ligatures), which are not a code somebody typed.
+FULLWIDTH_TO_ASCII = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
+
+
+def fold_fullwidth(value: str) -> str:
+    """Full-width letters, digits and punctuation as ASCII; everything else kept."""
+    return value.translate(FULLWIDTH_TO_ASCII)
 
 
 def normalise_company_code(value: str) -> str:
-    """Spaces (including no-break spaces a copy from a PDF brings) are tolerated."""
-    return re.sub(r"\s+", "", value or "")
+    """Spaces (including no-break spaces a copy from a PDF brings) are tolerated,
+    and full-width digits become ASCII ones. Other digit scripts are kept, so the
+    check below refuses them."""
+    return re.sub(r"\s+", "", fold_fullwidth(value or ""))
+
+
+def normalise_contract_number(value: str) -> str:
+    """A contract number as typed, in the form the registry holds: full-width
+    characters as ASCII, without spaces, upper case. Upper case only for ASCII:
+    str.upper() turns some non-ASCII letters into ASCII ones ("ı" -> "I",
+    "ﬀ" -> "FF"), which would let them pass the ASCII-only format check."""
+    number = re.sub(r"\s+", "", fold_fullwidth(value or ""))
+    return number.upper() if number.isascii() else number
 
 
 def company_code_checksum_ok(code: str) -> bool:
@@ -147,7 +171,7 @@ def company_code_checksum_ok(code: str) -> bool:
 
     Weights 1..8, sum mod 11; a remainder of 10 is retried with weights
     3,4,5,6,7,8,9,1, and a second 10 means 0."""
-    if not COMPANY_CODE_RE.match(code):
+    if not COMPANY_CODE_RE.fullmatch(code):
         return False
     digits = [int(c) for c in code]
     remainder = sum(d * w for d, w in zip(digits[:8], range(1, 9), strict=True)) % 11
@@ -184,3 +208,40 @@ NAME_FORBIDDEN = re.compile(r"[<>\"{}\[\]\\/=;@#$%^*_+|~`0-9]")
 def name_acceptable(value: str) -> bool:
     """Letters from any alphabet, spaces, hyphens, apostrophes and dots."""
     return all(c.isprintable() for c in value) and not NAME_FORBIDDEN.search(value)
+
+
+# Alphabets with letters that look like Latin ones (Cyrillic "о", Greek "ο",
+# Armenian "օ", Cherokee "Ꭺ" ...): mixed with Latin, or with each other, they make
+# an address that reads like another one.
+LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+# Lower-case letters of those alphabets that pass for a Latin letter on their own,
+# for a word written wholly in one of them ("рор" for "pop").
+LATIN_LOOKALIKES = frozenset("асеһіјԁԛорѕԝхуүӏοαιρνυκχօսհ")
+ENCODED_WORD_RE = re.compile(r"=\?.*\?=", re.S)
+
+
+def _script(char: str) -> str:
+    # unicodedata has no script property; a letter's name starts with its script
+    # ("CYRILLIC SMALL LETTER O"), which is all this check needs.
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def imitates_latin(text: str) -> bool:
+    """Whether `text` (a local part or a domain label) is written so that it
+    looks like different Latin text: compatibility characters (full-width,
+    mathematical bold, ligatures), letters of two look-alike alphabets mixed, or
+    a word wholly in Cyrillic, Greek ... letters that all pass for Latin ones."""
+    if unicodedata.normalize("NFKC", text) != text:
+        return True
+    letters = [c for c in text.lower() if c.isalpha()]
+    scripts = {_script(c) for c in letters}
+    lookalike = scripts & LOOKALIKE_SCRIPTS
+    if len(lookalike) > 1:
+        return True
+    return lookalike != {"LATIN"} and bool(letters) and all(c in LATIN_LOOKALIKES for c in letters)
+
+
+def is_encoded_word(text: str) -> bool:
+    """An RFC 2047 encoded word ("=?utf-8?q?...?="): mail software decodes it in a
+    header, so an address holding one is shown (and may be sent) as other text."""
+    return ENCODED_WORD_RE.search(text) is not None

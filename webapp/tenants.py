@@ -39,7 +39,9 @@ class ContractFormat:
     registry: bool
 
     def matches(self, value: str) -> bool:
-        return re.fullmatch(self.pattern, value) is not None
+        """ASCII only, whatever the pattern says: a tenant's `\\d` would also take
+        Arabic-Indic or full-width digits, which no registry holds."""
+        return value.isascii() and re.fullmatch(self.pattern, value) is not None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, mail
 from ..extensions import db
+from ..forms import legacy_email, normalize_email
 from ..links import email_link
 from ..models import Account, Contract, Tenant, utcnow
 from ..security import issue_token
@@ -59,13 +60,22 @@ def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool
 
 
 def find_account(tenant: Tenant, email: str) -> Account | None:
+    """The tenant's account with this address, in whichever spelling it is typed
+    (upper case, a Unicode or a punycode domain): see `normalize_email`."""
     # Login, forgot and resend take any text; PostgreSQL refuses a NUL in a query
     # parameter, and no stored (validated) address contains one.
     if "\x00" in email:
         return None
-    return db.session.scalar(
-        select(Account).where(Account.tenant_id == tenant.id, Account.email == email.lower())
-    )
+    canonical = normalize_email(email)
+    if canonical is None:
+        return None
+    # Accounts of the first release were stored with a Unicode domain; the
+    # canonical spelling wins should both exist.
+    spellings = {canonical, legacy_email(email) or canonical}
+    found = db.session.scalars(
+        select(Account).where(Account.tenant_id == tenant.id, Account.email.in_(spellings))
+    ).all()
+    return next((a for a in found if a.email == canonical), found[0] if found else None)
 
 
 def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:

@@ -23,7 +23,13 @@ from ..forms import (
     strip,
 )
 from ..messages import message
-from ..policy import company_code_checksum_ok, normalise_company_code, normalise_phone
+from ..policy import (
+    COMPANY_CODE_RE,
+    company_code_checksum_ok,
+    normalise_company_code,
+    normalise_contract_number,
+    normalise_phone,
+)
 from ..tenants import TenantSettings
 from .flows import contract_is_active
 
@@ -87,7 +93,7 @@ class BusinessRegistrationForm(_Registration):
 
     def validate_company_code(self, field):
         code = normalise_company_code(field.data)
-        if not code.isdigit() or len(code) != 9:
+        if not COMPANY_CODE_RE.fullmatch(code):
             raise StopValidation(message("COMPANY_CODE_FORMAT"))
         if not company_code_checksum_ok(code):
             raise StopValidation(message("COMPANY_CODE_CHECKSUM"))
@@ -102,7 +108,7 @@ class BusinessRegistrationForm(_Registration):
         if self.customer is not True:
             field.data = None
             return
-        number = (field.data or "").replace(" ", "").upper()
+        number = normalise_contract_number(field.data)
         if not number:
             raise StopValidation(message("CONTRACT_REQUIRED"))
         contract = self.settings.contract
