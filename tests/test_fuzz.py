@@ -24,6 +24,7 @@ import pytest
 from conftest import (
     ELEKTRUM_OK,
     VELZIO_OK,
+    csrf_from,
     login,
     register_elektrum,
     register_velzio,
@@ -171,7 +172,7 @@ def endpoints() -> list[str]:
         if t == "elektrum":
             names.append("POST /elektrum/register/customer")
         names += [f"POST /{t}/password-rules", f"POST /{t}/", f"POST /{t}/forgot"]
-        names += [f"POST /{t}/resend", f"GET /{t}/confirm/<token>"]
+        names += [f"POST /{t}/resend", f"GET /{t}/confirm/<token>", f"POST /{t}/confirm/<token>"]
         for link in ("activate", "reset"):
             names += [f"GET /{t}/{link}/<token>", f"POST /{t}/{link}/<token>"]
         names += [f"POST /{t}/account/preferences", f"POST /{t}/account/password"]
@@ -508,6 +509,7 @@ def test_email_forms(client, app, backend, slug, page):
 @pytest.mark.parametrize("slug", TENANTS)
 def test_confirm_link(client, app, backend, slug):
     email = sign_up(client, app, slug)
+    csrf = csrf_from(client.get(f"/{slug}/").get_data(as_text=True))
 
     @FUZZ
     @given(secret=st.one_of(tokens, st.just(None)))
@@ -516,7 +518,13 @@ def test_confirm_link(client, app, backend, slug):
         if real:
             secret = new_token(app, slug, email, "confirm")
         before = counts(app)
-        response = client.get(f"/{slug}/confirm/{quote(secret, safe='')}")
+        url = f"/{slug}/confirm/{quote(secret, safe='')}"
+        # Opening the link changes nothing (the account is confirmed already).
+        response = client.get(url)
+        check(response)
+        assert counts(app) == before and not token_used(app, secret)
+        note(backend, f"GET /{slug}/confirm/<token>", response.status_code)
+        response = client.post(url, data={"csrf_token": csrf})
         check(response)
         if real:
             assert response.status_code == 303 and token_used(app, secret)
@@ -524,7 +532,7 @@ def test_confirm_link(client, app, backend, slug):
             # 308: werkzeug merges a doubled slash ("//") and redirects.
             assert response.status_code in (308, 404, 410)
             assert counts(app) == before
-        note(backend, f"GET /{slug}/confirm/<token>", response.status_code)
+        note(backend, f"POST /{slug}/confirm/<token>", response.status_code)
 
     run()
 
