@@ -311,6 +311,7 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
     assert posts == {
         "/<tenant>/",
         "/<tenant>/logout",  # covered by the CSRF test only: it takes no input
+        "/<tenant>/confirm/<token>",
         "/<tenant>/activate/<token>",
         "/<tenant>/reset/<token>",
         "/<tenant>/forgot",
