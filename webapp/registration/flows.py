@@ -95,7 +95,7 @@ def register_customer(
     another person's address, with a password of their own, hoping the owner or
     a mail scanner opens the link). So a new registration of it gets a link of
     its own that carries its data; using that link makes the account the new
-    registration's and ends every other link (see confirm_registration)."""
+    registration's and ends every other link (auth/flows.py _confirm_registration)."""
     existing = find_account(tenant, data.email)
     if existing is None:
         _create_account(tenant, settings, data, address)
