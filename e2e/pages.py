@@ -43,6 +43,7 @@ LABELS = {
         "new_password": "Naujas slaptažodis",
         "new_password2": "Pakartokite naują slaptažodį",
         "confirm": "Patvirtinti",
+        "confirm_email": "Patvirtinti el. pašto adresą",
         "login_email": "Prisijungimo vardas (el. paštas)",
         "log_in": "Prisijungti",
         "forgot": "Pamiršote slaptažodį?",
@@ -67,6 +68,7 @@ LABELS = {
         "new_password": "New password",
         "new_password2": "Repeat new password",
         "confirm": "Confirm",
+        "confirm_email": "Confirm email address",
         "login_email": "Login name (email)",
         "log_in": "Log in",
         "forgot": "Forgot your password?",
@@ -184,6 +186,14 @@ class Ui:
         assert messages, f"no {kind} email for {email}"
         assert messages[0]["language"] == self.lang
         return self.page.goto(link_in(messages[0]["text"], marker))
+
+    def confirm_email(self):
+        """On a confirmation link's page (opening the link confirms nothing):
+        press its button, as the person does."""
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(
+            self.t("Confirm your email address")
+        )
+        return self.submit("confirm_email")
 
     def set_new_password(self, password: str):
         self.field("new_password").fill(password)

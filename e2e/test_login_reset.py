@@ -31,6 +31,7 @@ def test_forgot_password_over_smtp(page, smtp_server, lang):
     confirm = inbox.take(email)
     assert confirm["Content-Language"] == lang
     page.goto(link_in(_text(confirm), "/confirm/"))
+    ui.confirm_email()
     expect(ui.field("login_email")).to_have_value(email)
 
     page.get_by_role("link", name=ui.labels["forgot"]).click()

@@ -174,6 +174,7 @@ def test_worker_keeps_no_account_page_post_or_fragment(page, live_server):
     ui.submit()
     ui.expect_sent(email)
     ui.open_link(email, "confirm", "/confirm/")
+    ui.confirm_email()
     ui.log_in(email, PASSWORD)
     ui.expect_account_page()
     invoices = ui.field("invoices")

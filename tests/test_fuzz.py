@@ -24,6 +24,7 @@ import pytest
 from conftest import (
     ELEKTRUM_OK,
     VELZIO_OK,
+    csrf_from,
     login,
     register_elektrum,
     register_velzio,
@@ -171,7 +172,7 @@ def endpoints() -> list[str]:
         if t == "elektrum":
             names.append("POST /elektrum/register/customer")
         names += [f"POST /{t}/password-rules", f"POST /{t}/", f"POST /{t}/forgot"]
-        names += [f"POST /{t}/resend", f"GET /{t}/confirm/<token>"]
+        names += [f"POST /{t}/resend", f"GET /{t}/confirm/<token>", f"POST /{t}/confirm/<token>"]
         for link in ("activate", "reset"):
             names += [f"GET /{t}/{link}/<token>", f"POST /{t}/{link}/<token>"]
         names += [f"POST /{t}/account/preferences", f"POST /{t}/account/password"]
@@ -310,6 +311,7 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
     assert posts == {
         "/<tenant>/",
         "/<tenant>/logout",  # covered by the CSRF test only: it takes no input
+        "/<tenant>/confirm/<token>",
         "/<tenant>/activate/<token>",
         "/<tenant>/reset/<token>",
         "/<tenant>/forgot",
@@ -508,6 +510,8 @@ def test_email_forms(client, app, backend, slug, page):
 @pytest.mark.parametrize("slug", TENANTS)
 def test_confirm_link(client, app, backend, slug):
     email = sign_up(client, app, slug)
+    visitor = app.test_client()  # `client` is logged in: its login page redirects
+    csrf = csrf_from(visitor.get(f"/{slug}/").get_data(as_text=True))
 
     @FUZZ
     @given(secret=st.one_of(tokens, st.just(None)))
@@ -516,7 +520,13 @@ def test_confirm_link(client, app, backend, slug):
         if real:
             secret = new_token(app, slug, email, "confirm")
         before = counts(app)
-        response = client.get(f"/{slug}/confirm/{quote(secret, safe='')}")
+        url = f"/{slug}/confirm/{quote(secret, safe='')}"
+        # Opening the link changes nothing (the account is confirmed already).
+        response = visitor.get(url)
+        check(response)
+        assert counts(app) == before and not token_used(app, secret)
+        note(backend, f"GET /{slug}/confirm/<token>", response.status_code)
+        response = visitor.post(url, data={"csrf_token": csrf})
         check(response)
         if real:
             assert response.status_code == 303 and token_used(app, secret)
@@ -524,7 +534,7 @@ def test_confirm_link(client, app, backend, slug):
             # 308: werkzeug merges a doubled slash ("//") and redirects.
             assert response.status_code in (308, 404, 410)
             assert counts(app) == before
-        note(backend, f"GET /{slug}/confirm/<token>", response.status_code)
+        note(backend, f"POST /{slug}/confirm/<token>", response.status_code)
 
     run()
 

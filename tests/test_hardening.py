@@ -9,6 +9,7 @@ from conftest import (
     VELZIO_OK,
     account,
     base_config,
+    confirm,
     csrf_from,
     expected,
     gettext_in,
@@ -109,7 +110,7 @@ def test_emailed_links_work_in_another_browser(client, app, slug):
         submit(client, "/velzio/register", VELZIO_OK)
         link = link_in(outbox(app)[-1], "/confirm/")
         phone = app.test_client()
-        response = phone.get(link)
+        response = confirm(phone, link)
         assert response.status_code == 303
         page = phone.get(response.headers["Location"]).get_data(as_text=True)
         assert expected(app, "EMAIL_CONFIRMED") in page

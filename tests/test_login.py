@@ -3,6 +3,7 @@ and ended for good at logout."""
 
 from conftest import (
     VELZIO_OK,
+    confirm,
     expected,
     link_in,
     login,
@@ -100,7 +101,7 @@ def test_logout_needs_post_and_csrf(client, app):
 
 def test_login_page_prefills_the_email_after_confirmation(client, app):
     submit(client, "/velzio/register", VELZIO_OK)
-    client.get(link_in(outbox(app)[0], "/confirm/"))
+    confirm(client, link_in(outbox(app)[0], "/confirm/"))
     html = client.get("/velzio/").get_data(as_text=True)
     assert 'value="ona@example.com"' in html
     assert expected(app, "EMAIL_CONFIRMED") in html

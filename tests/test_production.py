@@ -16,7 +16,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import VELZIO_OK, ServerLikeClient, base_config, link_in, outbox, submit
+from conftest import (
+    VELZIO_OK,
+    ServerLikeClient,
+    base_config,
+    csrf_from,
+    link_in,
+    outbox,
+    submit,
+)
 from sqlalchemy import select, update
 
 from webapp import create_app
@@ -77,7 +85,10 @@ def test_one_json_line_per_request_without_personal_data(database, app, tmp_path
     assert response.status_code == 303
     link = link_in(outbox(app, VELZIO_OK["email"])[-1], "/confirm/")
     token = link.rsplit("/", 1)[1]
-    confirmed = client.get(link, headers={"X-Request-ID": "confirm-1"})
+    opened = client.get(link, headers={"X-Request-ID": "open-1"})
+    assert opened.status_code == 200
+    csrf = csrf_from(opened.get_data(as_text=True))
+    confirmed = client.post(link, data={"csrf_token": csrf}, headers={"X-Request-ID": "confirm-1"})
     assert confirmed.status_code == 303
     client.get("/nowhere/")
     output = capsys.readouterr().out
@@ -85,12 +96,13 @@ def test_one_json_line_per_request_without_personal_data(database, app, tmp_path
     assert [(e["method"], e["path"], e["status"]) for e in requests] == [
         ("GET", "/velzio/register", 200),
         ("POST", "/velzio/register", 303),
-        ("GET", "/velzio/confirm/[redacted]", 303),
+        ("GET", "/velzio/confirm/[redacted]", 200),
+        ("POST", "/velzio/confirm/[redacted]", 303),
         ("GET", "/nowhere/", 404),
     ]
-    post, confirm = requests[1], requests[2]
+    post, confirm = requests[1], requests[3]
     assert post["request_id"] == "reg-1" and confirm["request_id"] == "confirm-1"
-    assert post["tenant"] == "velzio" and requests[3]["tenant"] is None
+    assert post["tenant"] == "velzio" and requests[4]["tenant"] is None
     assert all(isinstance(e["duration_ms"], float) and e["duration_ms"] >= 0 for e in requests)
     # Neither the form, nor the email, nor the link's secret is anywhere in the log.
     for secret in (token, VELZIO_OK["email"], VELZIO_OK["password"], VELZIO_OK["phone"]):

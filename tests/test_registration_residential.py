@@ -1,7 +1,7 @@
 """Residential (MOKESTA) registration, confirmation and login, as a person with
 JavaScript off would do it: full POSTs."""
 
-from conftest import VELZIO_OK, account, link_in, login, outbox, submit
+from conftest import VELZIO_OK, account, confirm, link_in, login, outbox, submit
 
 
 def test_registration_confirmation_and_login(client, app):
@@ -19,7 +19,9 @@ def test_registration_confirmation_and_login(client, app):
 
     [message] = outbox(app, "ona@example.com")
     assert message.kind == "confirm"
-    confirmed = client.get(link_in(message, "/velzio/confirm/"))
+    link = link_in(message, "/velzio/confirm/")
+    assert account(app, "velzio", "ona@example.com").email_confirmed_at is None
+    confirmed = confirm(client, link)
     assert confirmed.status_code == 303 and confirmed.headers["Location"].endswith("/velzio/")
     page = client.get("/velzio/").get_data(as_text=True)
     assert 'value="ona@example.com"' in page
@@ -249,7 +251,7 @@ def test_email_is_stored_in_lower_case_and_login_ignores_case(client, app):
     assert post(client, email="Ona.Kazl@Example.COM").status_code == 303
     assert account(app, "velzio", "ona.kazl@example.com") is not None
     [message] = outbox(app, "ona.kazl@example.com")
-    client.get(link_in(message, "/confirm/"))
+    confirm(client, link_in(message, "/confirm/"))
     assert login(client, "velzio", "ONA.KAZL@example.com", "Slapta123").status_code == 303
 
 

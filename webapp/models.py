@@ -124,7 +124,14 @@ class Contract(db.Model):
 
 class Token(db.Model):
     """A single-use emailed link. Only the SHA-256 of the secret is stored, so a
-    database reader cannot use a link; `used_at` makes it single use."""
+    database reader cannot use a link; `used_at` makes it single use.
+
+    A confirmation link made by a registration of an address whose account is
+    still unconfirmed carries that registration (`registration`: the account's
+    columns as it would set them, the password only as its argon2 hash). Using
+    the link writes them onto the account; until then the account keeps the data
+    of its first registration. `submission` names the form post that made the
+    link, so the same post arriving twice sends one email."""
 
     __tablename__ = "tokens"
     __table_args__ = (Index("ix_tokens_account_purpose", "account_id", "purpose"),)
@@ -137,6 +144,8 @@ class Token(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    submission: Mapped[str | None] = mapped_column(String(64))
 
     account: Mapped[Account] = relationship()
 

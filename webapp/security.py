@@ -56,9 +56,20 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_token(account: Account, purpose: str, hours: int) -> str:
-    """A new link secret for `account`; only its digest is stored."""
+def issue_token(
+    account: Account,
+    purpose: str,
+    hours: int,
+    registration: dict | None = None,
+    submission: str | None = None,
+) -> str:
+    """A new link secret for `account`; only its digest is stored. A new reset
+    link ends the account's older ones: only the newest email's link resets, so
+    a reset link left in an old email (or a mailbox read by someone else) dies
+    as soon as the owner asks again."""
     assert purpose in PURPOSES
+    if purpose == "reset":
+        revoke_tokens(account, ("reset",))
     secret = secrets.token_urlsafe(32)
     db.session.add(
         Token(
@@ -67,6 +78,8 @@ def issue_token(account: Account, purpose: str, hours: int) -> str:
             purpose=purpose,
             digest=_digest(secret),
             expires_at=utcnow() + timedelta(hours=hours),
+            registration=registration,
+            submission=submission,
         )
     )
     return secret
@@ -91,17 +104,19 @@ def token_usable(token: Token | None) -> bool:
 
 def consume_token(token: Token) -> bool:
     """Mark the token used. One conditional UPDATE, so of two concurrent clicks on
-    the same link exactly one wins, on every database."""
+    the same link exactly one wins, on every database. The caller reads what the
+    token carries (`registration`) before: a used link keeps none of it."""
     result = db.session.execute(
         update(Token)
         .where(Token.id == token.id, Token.used_at.is_(None), Token.expires_at > utcnow())
-        .values(used_at=utcnow())
+        .values(used_at=utcnow(), registration=None)
     )
     return result.rowcount == 1
 
 
 def revoke_tokens(account: Account, purposes: tuple[str, ...] = PURPOSES) -> None:
-    """Kill every open link of the account: a new password ends them all."""
+    """Kill every open link of the account (a new password ends them all), and
+    drop the registrations the links carried."""
     db.session.execute(
         update(Token)
         .where(
@@ -109,5 +124,5 @@ def revoke_tokens(account: Account, purposes: tuple[str, ...] = PURPOSES) -> Non
             Token.purpose.in_(purposes),
             Token.used_at.is_(None),
         )
-        .values(used_at=utcnow())
+        .values(used_at=utcnow(), registration=None)
     )

@@ -4,6 +4,8 @@ an account: the views show the same page for known and unknown addresses."""
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -11,7 +13,13 @@ from .. import audit, mail
 from ..extensions import db
 from ..links import email_link
 from ..models import Account, Tenant, utcnow
-from ..registration.flows import find_account, send_confirmation
+from ..registration.flows import (
+    REGISTRATION_LINKS,
+    find_account,
+    newest_registration,
+    send_confirmation,
+    take_over,
+)
 from ..security import (
     consume_token,
     find_token,
@@ -67,30 +75,80 @@ def end_sessions(account: Account) -> None:
 
 
 class Confirmation(enum.Enum):
+    PENDING = "pending"
     CONFIRMED = "confirmed"
     ALREADY = "already"
     INVALID = "invalid"
 
 
-def confirm_email(
-    tenant: Tenant, secret: str, address: str | None = None
-) -> tuple[Confirmation, Account | None]:
-    """Confirm the address behind a residential link. Opening the link twice, or
-    in two tabs at once, confirms once and then says it is already confirmed."""
+@dataclass
+class LinkDetails:
+    """Whom a confirmation link's page names before its button is pressed."""
+
+    email: str
+    name: str
+
+
+def confirmation_page(tenant: Tenant, secret: str) -> tuple[Confirmation, LinkDetails | None]:
+    """What opening a residential link shows, changing nothing: mail scanners
+    and link previews fetch links too, so only the page's button (a POST)
+    confirms. PENDING: show the button."""
     token = find_token(tenant.id, ("confirm",), secret)
     if token is None:
         return Confirmation.INVALID, None
     account = token.account
+    if account.email_confirmed_at is not None:
+        return Confirmation.ALREADY, LinkDetails(account.email, account.first_name)
+    if not token_usable(token):
+        return Confirmation.INVALID, None
+    name = (token.registration or {}).get("first_name", account.first_name)
+    return Confirmation.PENDING, LinkDetails(account.email, name)
+
+
+def confirm_email(
+    tenant: Tenant, secret: str, address: str | None = None
+) -> tuple[Confirmation, Account | None]:
+    """Confirm the address behind a residential link (its page's button). Using
+    the link twice, or in two tabs at once, confirms once and then says it is
+    already confirmed."""
+    token = find_token(tenant.id, ("confirm",), secret)
+    if token is None:
+        return Confirmation.INVALID, None
+    account = token.account
+    registration, registered_at = token.registration, token.created_at
     if token_usable(token) and consume_token(token):
-        if account.email_confirmed_at is None:
-            account.email_confirmed_at = utcnow()
-            audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
+        _confirm_registration(tenant, account, registration, registered_at, address)
         db.session.commit()
         return Confirmation.CONFIRMED, account
     db.session.rollback()
     if account.email_confirmed_at is not None:
         return Confirmation.ALREADY, account
     return Confirmation.INVALID, None
+
+
+def _confirm_registration(
+    tenant: Tenant,
+    account: Account,
+    registration: dict | None,
+    registered_at: datetime,
+    address: str | None,
+) -> None:
+    """The one door by which an address becomes confirmed, by the link just
+    used (which carried `registration`). The first link used wins the
+    unconfirmed account (a conditional UPDATE: of two links used at once, one
+    does), writes its registration onto it, and ends the other registrations'
+    links: whatever an earlier unconfirmed registration of the address typed
+    (a password, a phone, consents) is gone with them."""
+    won = db.session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.email_confirmed_at.is_(None))
+        .values(email_confirmed_at=utcnow())
+    )
+    if won.rowcount != 1:
+        return
+    take_over(account, registration, registered_at)
+    revoke_tokens(account, REGISTRATION_LINKS)
+    audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
 
 
 def link_account(tenant: Tenant, purposes: tuple[str, ...], secret: str) -> Account | None:
@@ -109,15 +167,16 @@ def set_password_from_link(
     """Use an activation or reset link: save the password, confirm the address
     (the link proves the mailbox), end older sessions and every other open link."""
     token = find_token(tenant.id, purposes, secret)
+    if token is None:
+        return None
+    registration, registered_at = token.registration, token.created_at
     if not token_usable(token) or not consume_token(token):
         db.session.rollback()
         return None
     account = token.account
+    _confirm_registration(tenant, account, registration, registered_at, address)
     account.password_hash = hash_password(password)
     account.password_changed_at = utcnow()
-    if account.email_confirmed_at is None:
-        account.email_confirmed_at = utcnow()
-        audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
     audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
     revoke_tokens(account)
     end_sessions(account)
@@ -159,7 +218,9 @@ def resend_confirmation(
     account = find_account(tenant, email)
     if account is None or account.email_confirmed_at is not None:
         return
-    send_confirmation(tenant, settings, account)
+    # The link is for the newest registration of the address (whoever asks
+    # again means that one; an older one's links stay as they are).
+    send_confirmation(tenant, settings, account, newest_registration(account))
     audit.record(tenant.id, "confirmation_resent", account_id=account.id, address=address)
     db.session.commit()
     mail.deliver_queued()

@@ -45,6 +45,10 @@ class EmailForm(Form):
     )
 
 
+class LinkForm(Form):
+    """The button of an emailed link's page: nothing but its CSRF token."""
+
+
 class NewPasswordForm(Form):
     """'Set new password', from an activation or reset link."""
 

@@ -21,13 +21,14 @@ from .flows import (
     LoginFailed,
     authenticate,
     confirm_email,
+    confirmation_page,
     end_sessions,
     link_account,
     request_password_reset,
     resend_confirmation,
     set_password_from_link,
 )
-from .forms import EmailForm, LoginForm, NewPasswordForm
+from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
 
 
 def _start_session(account) -> None:
@@ -88,15 +89,25 @@ def logout():
     return redirect(url_for(".login"), 303)
 
 
-@bp.get("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def confirm(token: str):
-    """The residential confirmation link: confirm, then the login page with the
-    email filled in. Works in any browser: it needs nothing but the link."""
-    outcome, account = confirm_email(g.tenant, token, client_address())
+    """The residential confirmation link. Opening it changes nothing (mail
+    scanners open links too): it shows a button, and the button's POST
+    confirms, then leads to the login page with the email filled in. Works in
+    any browser, JavaScript or not: it needs nothing but the link."""
+    form = LinkForm()
+    if form.validate_on_submit():
+        outcome, account = confirm_email(g.tenant, token, client_address())
+        email = account.email if account is not None else None
+    else:
+        outcome, details = confirmation_page(g.tenant, token)
+        email = details.email if details is not None else None
     if outcome is Confirmation.INVALID:
         return render("auth/link_invalid.html", 410, purpose="confirm")
-    session["login_email"] = account.email
+    if outcome is Confirmation.PENDING:
+        return render("auth/confirm.html", form=form, details=details)
+    session["login_email"] = email
     key = "EMAIL_CONFIRMED" if outcome is Confirmation.CONFIRMED else "EMAIL_ALREADY_CONFIRMED"
     flash(message(key), "success")
     return redirect(url_for(".login"), 303)
