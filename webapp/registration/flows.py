@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, mail
 from ..extensions import db
+from ..jobs import durable
 from ..models import Account, Contract, Tenant, utcnow
 from ..security import issue_token
 from ..tenants import TenantSettings
@@ -76,13 +77,20 @@ def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:
     return confirmed is not None and confirmed > since
 
 
+def _decode_registration(args: list) -> list:
+    data, *rest = args
+    return [Registration(**data), *rest]
+
+
+@durable("register", decode=_decode_registration)
 def register_customer(
     tenant: Tenant, settings: TenantSettings, data: Registration, address: str | None = None
 ) -> None:
     """Create the account and send its link, or tell the owner of an existing
     account by email. The view runs this after its answer, the same 'check your
     email' page either way, so neither the content nor the time of the answer
-    says whether the email has an account."""
+    says whether the email has an account. A durable job: if it runs again
+    after its commit was lost, it finds the account and does nothing twice."""
     existing = find_account(tenant, data.email)
     if existing is not None:
         # A repeat within moments is the first registration arriving twice (a
