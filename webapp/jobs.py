@@ -184,31 +184,33 @@ _running: ContextVar[list | None] = ContextVar("savitarna_job", default=None)
 
 def _execute(job_id: int) -> bool:
     job = db.session.get(Job, job_id)
-    flow = _flows.get(job.name)
+    name = job.name
     state = [job_id, False]
-    token = _running.set(state)
     try:
+        flow = _flows.get(name)
         if flow is None:
-            raise LookupError(f"no flow named {job.name!r}")
+            raise LookupError(f"no flow named {name!r}")
         tenant = db.session.get(Tenant, job.tenant_id)
         args = flow.decode(list(job.payload or []))
-        with deferred.background():
-            flow.run(tenant, settings_for(tenant), *args)
+        token = _running.set(state)
+        try:
+            with deferred.background():
+                flow.run(tenant, settings_for(tenant), *args)
+        finally:
+            _running.reset(token)
     except JobTakenOver:
         db.session.rollback()
-        current_app.logger.warning("job %s (%s) was finished elsewhere", job_id, job.name)
+        current_app.logger.warning("job %s (%s) was finished elsewhere", job_id, name)
         return True
     except Exception as exc:
         db.session.rollback()
         if state[1]:
             # The work was committed; what failed came after it (say, a mail
             # delivery, which the outbox retries). The job is done.
-            current_app.logger.exception("job %s (%s) failed after its commit", job_id, job.name)
+            current_app.logger.exception("job %s (%s) failed after its commit", job_id, name)
             return True
         _failed(job_id, exc)
         return False
-    finally:
-        _running.reset(token)
     if not state[1]:
         _mark_done(job_id)
     return True
