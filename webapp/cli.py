@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -127,6 +127,7 @@ def outbox_send(loop: bool, interval: float):
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="One round, then exit.")
 @click.option(
     "--interval",

@@ -178,14 +178,16 @@ def _claim(job_id: int) -> bool:
     return result.rowcount == 1
 
 
-# The job whose flow runs in this thread, and whether its commit marked it done.
+# The job whose flow runs in this thread (see _execute).
 _running: ContextVar[list | None] = ContextVar("savitarna_job", default=None)
 
 
 def _execute(job_id: int) -> bool:
     job = db.session.get(Job, job_id)
     name = job.name
-    state = [job_id, False]
+    # The job, whether a commit has marked it done, and the session whose commit
+    # does (not a session of another app context this thread may open).
+    state = [job_id, False, db.session()]
     try:
         flow = _flows.get(name)
         if flow is None:
@@ -265,7 +267,7 @@ def _before_commit(session: Session) -> None:
     """The flow's commit marks its job done in the same transaction; if another
     process has marked it done meanwhile, the commit is refused."""
     state = _running.get()
-    if state is None or state[1] or session is not db.session():
+    if state is None or state[1] or session is not state[2]:
         return
     if session.execute(_done_statement(state[0])).rowcount != 1:
         raise JobTakenOver(state[0])
