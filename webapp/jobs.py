@@ -182,7 +182,7 @@ def _claim(job_id: int) -> bool:
 _running: ContextVar[list | None] = ContextVar("savitarna_job", default=None)
 
 
-def _execute(job_id: int) -> bool:
+def _execute(job_id: int) -> bool | None:
     job = db.session.get(Job, job_id)
     name = job.name
     # The job, whether a commit has marked it done, and the session whose commit
@@ -203,7 +203,7 @@ def _execute(job_id: int) -> bool:
     except JobTakenOver:
         db.session.rollback()
         current_app.logger.warning("job %s (%s) was finished elsewhere", job_id, name)
-        return True
+        return None
     except Exception as exc:
         db.session.rollback()
         if state[1]:
