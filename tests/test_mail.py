@@ -17,10 +17,11 @@ from conftest import (
     register_velzio,
     submit,
 )
+from sqlalchemy import select
 
 from webapp import mail
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models import Job, OutboxMessage
 
 
 def free_port() -> int:
@@ -110,17 +111,22 @@ def test_failed_registration_writes_no_email(client, app):
 
 def test_email_and_account_are_one_transaction(client, app, monkeypatch, caplog):
     """If the email cannot be written, the account is not created either (the
-    work runs after the answer, so the failure is logged, not shown)."""
+    work runs after the answer, so the failure is logged, not shown, and the
+    job waits for the worker's retry)."""
 
     def broken(*args, **kwargs):
         raise RuntimeError("template store is down")
 
     monkeypatch.setattr(mail, "render_template", broken)
-    with caplog.at_level("ERROR"):
+    with caplog.at_level("WARNING"):
         assert submit(client, "/velzio/register", VELZIO_OK).status_code == 303
     assert "template store is down" in caplog.text
     assert account(app, "velzio", "ona@example.com") is None
     assert outbox(app) == []
+    with app.app_context():
+        [job] = db.session.scalars(select(Job))
+        assert job.done_at is None and job.attempts == 1
+        assert "template store is down" in job.last_error
 
 
 def test_deliver_sends_each_message_once(client, app, smtp):

@@ -10,18 +10,15 @@ attempt, so the server's count by Message-ID finds any duplicate."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import ELEKTRUM_OK, VELZIO_OK, ServerLikeClient, account, outbox, submit
 from sqlalchemy import select, update
+from support.smtp import LoopbackSMTP
 
 from webapp import mail
 from webapp.extensions import db
@@ -32,55 +29,13 @@ FIRST_BACKOFF = 60
 SECOND_BACKOFF = 120
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LoopbackSMTP:
-    """An SMTP server on one loopback port that can be stopped and started again;
-    it keeps every message it accepted, across restarts."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.received: list[email.message.EmailMessage] = []
-        self._lock = threading.Lock()
-        self._controller: Controller | None = None
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        with self._lock:
-            self.received.append(parsed)
-        return "250 OK"
-
-    def start(self) -> None:
-        assert self._controller is None
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
-        self._controller = None
-
-    def message_ids(self) -> Counter:
-        with self._lock:
-            return Counter(m["Message-ID"] for m in self.received)
-
-
 @pytest.fixture
 def smtp():
-    server = LoopbackSMTP()
-    server.start()
+    server = LoopbackSMTP().start()
     try:
         yield server
     finally:
-        if server._controller is not None:
-            server.stop()
+        server.stop()
 
 
 def register(app, slug: str, email_address: str, address: str):

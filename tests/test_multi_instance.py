@@ -12,27 +12,26 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import ELEKTRUM_OK, VELZIO_OK
 from sqlalchemy import create_engine, text
+from support.servers import (
+    Process,
+    flask_command,
+    fresh_schema,
+    require_services,
+    start_gunicorn,
+    wait_ready,
+)
 
-from webapp.config import PROJECT_ROOT, database_url
-
-DATABASE = os.environ.get("TEST_DATABASE_URL")
 REDIS = os.environ.get("TEST_REDIS_URL")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 LINK_RE = re.compile(r"https?://\S+")
@@ -41,39 +40,10 @@ LOAD_USERS = 300
 LOAD_CONCURRENCY = 32
 
 
-def require_services() -> None:
-    missing = [name for name in ("TEST_DATABASE_URL", "TEST_REDIS_URL") if not os.environ.get(name)]
-    if missing:
-        reason = (
-            f"{' and '.join(missing)} not set: two gunicorn instances need a shared "
-            "PostgreSQL and Redis"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: {reason}")
-        pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Instance:
-    name: str
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @dataclass
 class Cluster:
-    a: Instance
-    b: Instance
+    a: Process
+    b: Process
     engine: object
     run: str
     env: dict = field(repr=False)
@@ -109,125 +79,59 @@ class Cluster:
         raise AssertionError(f"no {marker} link in the email to {email}")
 
 
-def _flask(env: dict, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
-def _start(name: str, env: dict, log_dir: Path) -> Instance:
-    port = free_port()
-    log = log_dir / f"{name}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(PROJECT_ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    return Instance(name, f"http://127.0.0.1:{port}", process, log)
-
-
-def _wait_ready(instance: Instance, timeout: float = 60) -> None:
-    """Poll /readyz, the way a load balancer admits an instance."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while True:
-        assert instance.process.poll() is None, f"{instance.name} exited:\n{instance.output()}"
-        try:
-            if httpx.get(f"{instance.url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{instance.name} not ready:\n{instance.output()}"
-        threading.Event().wait(0.1)
-
-
-def _stop(instance: Instance) -> int | None:
-    if instance.process.poll() is None:
-        instance.process.send_signal(signal.SIGTERM)
-        try:
-            return instance.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            instance.process.kill()
-            instance.process.wait()
-            return None
-    return instance.process.returncode
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Two gunicorn instances on one fresh PostgreSQL schema (migrated and with
     the demo tenants, by the README's commands) and one Redis, each with
     its own key prefix so other test runs sharing the Redis are untouched."""
-    require_services()
+    require_services(
+        "TEST_DATABASE_URL",
+        "TEST_REDIS_URL",
+        why="two gunicorn instances need a shared PostgreSQL and Redis",
+    )
     import redis
 
     run = uuid.uuid4().hex[:10]
-    server = database_url(DATABASE)
-    schema = f"test_multi_{run}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server else "?"
-    url = f"{server}{separator}options=-csearch_path%3D{schema}"
     prefix = f"savitarna-test-{run}"
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        # The instances are reached at 127.0.0.1 (over plain HTTP, behind no proxy).
-        "PUBLIC_URL": "https://127.0.0.1",
-        "SECRET_KEY": "multi-" + uuid.uuid4().hex,
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS,
-        "RATELIMIT_KEY_PREFIX": prefix,
-        "RATELIMIT_LOGIN_IP": "3 per minute",
-        "TRUSTED_PROXIES": "1",
-        "MAIL_URL": "",
-        "LOG_FORMAT": "json",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
-        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-    }
-    log_dir = tmp_path_factory.mktemp("gunicorn")
-    instances: list[Instance] = []
-    engine = create_engine(url)
-    try:
-        _flask(env, "db", "upgrade")
-        _flask(env, "tenants", "load", "data/tenants.toml")
-        _flask(env, "contracts", "import", "elektrum", "data/elektrum-contracts.csv")
-        instances = [_start("a", env, log_dir), _start("b", env, log_dir)]
-        for instance in instances:
-            _wait_ready(instance)
-        yield Cluster(instances[0], instances[1], engine, run, env)
-    finally:
-        exits = [_stop(instance) for instance in instances]
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-        store = redis.Redis.from_url(REDIS)
-        keys = list(store.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            store.delete(*keys)
-        store.close()
+    instances: list[Process] = []
+    with fresh_schema("test_multi") as url:
+        env = {
+            **os.environ,
+            "APP_ENV": "production",
+            # The instances are reached at 127.0.0.1 (over plain HTTP, behind no proxy).
+            "PUBLIC_URL": "https://127.0.0.1",
+            "SECRET_KEY": "multi-" + uuid.uuid4().hex,
+            "DATABASE_URL": url,
+            "REDIS_URL": REDIS,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "RATELIMIT_LOGIN_IP": "3 per minute",
+            "TRUSTED_PROXIES": "1",
+            "MAIL_URL": "",
+            "LOG_FORMAT": "json",
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "1024",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "4",
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        }
+        log_dir = tmp_path_factory.mktemp("gunicorn")
+        engine = create_engine(url)
+        try:
+            flask_command(env, "db", "upgrade")
+            flask_command(env, "tenants", "load", "data/tenants.toml")
+            flask_command(env, "contracts", "import", "elektrum", "data/elektrum-contracts.csv")
+            instances = [start_gunicorn("a", env, log_dir), start_gunicorn("b", env, log_dir)]
+            for instance in instances:
+                wait_ready(instance)
+            yield Cluster(instances[0], instances[1], engine, run, env)
+        finally:
+            exits = [instance.stop() for instance in instances]
+            engine.dispose()
+            store = redis.Redis.from_url(REDIS)
+            keys = list(store.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                store.delete(*keys)
+            store.close()
     # A graceful stop on SIGTERM: every worker finished and gunicorn exited cleanly.
     assert exits == [0, 0], [instance.output()[-2000:] for instance in instances]
 
@@ -269,7 +173,7 @@ class Visitor:
         self.http.close()
 
 
-def request_lines(instance: Instance) -> list[dict]:
+def request_lines(instance: Process) -> list[dict]:
     import json
 
     lines = [json.loads(line) for line in instance.output().splitlines() if line.startswith("{")]

@@ -50,7 +50,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embedding, forms, limits
+    from . import assets, embedding, forms, jobs, limits
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     compress.init_app(app)
     assets.init_app(app)
+    jobs.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):

@@ -1,18 +1,20 @@
-"""flask commands: tenants, contracts, outbox, audit, static files."""
+"""flask commands: tenants, contracts, outbox, worker, audit, static files."""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import assets, audit, mail
+from . import assets, audit, jobs, mail
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
 from .forms import normalize_email
@@ -25,8 +27,10 @@ outbox_cli = AppGroup("outbox", help="Outgoing email.")
 audit_cli = AppGroup("audit", help="The audit log.")
 static_cli = AppGroup("static", help="Static files.")
 
-# Messages per delivery round of `outbox send`.
+# Messages (and jobs) per round of `outbox send` and `worker`.
 BATCH = 100
+# How often a worker deletes the finished jobs past their retention.
+PURGE_SECONDS = 3600
 
 
 @tenants_cli.command("load")
@@ -81,6 +85,29 @@ def contracts_import(tenant_slug: str, path: Path, full_sync: bool, dry_run: boo
     click.echo(summary.describe())
 
 
+def _rounds(work: Callable[[], bool], loop: bool, interval: float) -> None:
+    """Call `work` once, or with `loop` every `interval` seconds until SIGTERM or
+    SIGINT, which end the loop between rounds so the work in hand is finished.
+    `work` returns whether it had a full round (then the next starts at once).
+    A database that is away (a restart, a failover) skips a round of a loop."""
+    stop = threading.Event()
+    if loop:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: stop.set())
+    while True:
+        try:
+            busy = work()
+        except SQLAlchemyError:
+            if not loop:
+                raise
+            db.session.rollback()
+            current_app.logger.exception("worker: round failed")
+            busy = False
+        db.session.remove()
+        if not loop or stop.is_set() or (not busy and stop.wait(interval)):
+            break
+
+
 @outbox_cli.command("send")
 @click.option(
     "--loop", is_flag=True, help="Keep delivering, every --interval seconds, until stopped."
@@ -93,28 +120,50 @@ def contracts_import(tenant_slug: str, path: Path, full_sync: bool, dry_run: boo
     help="Seconds between rounds with --loop.",
 )
 def outbox_send(loop: bool, interval: float):
-    """Deliver the messages that are due over MAIL_URL. With --loop this is the
-    outbox worker process: several may run, each message is claimed by one."""
-    stop = threading.Event()
-    if loop:
-        # SIGTERM (a stopping container) ends the loop between rounds.
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    while True:
-        try:
-            sent, failed = mail.deliver(limit=BATCH)
-        except SQLAlchemyError:
-            if not loop:
-                raise
-            # The database is away (a restart, a failover): try again next round.
-            db.session.rollback()
-            current_app.logger.exception("outbox: delivery round failed")
-            sent = failed = 0
+    """Deliver the messages that are due over MAIL_URL. With --loop this is an
+    outbox-only worker (`flask worker` also runs jobs): several may run, each
+    message is claimed by one."""
+
+    def deliver() -> bool:
+        sent, failed = mail.deliver(limit=BATCH)
         if not loop or sent or failed:
             click.echo(f"outbox: {sent} sent, {failed} failed")
-        db.session.remove()
         # A full batch: more are probably due, so go on without waiting.
-        if not loop or stop.is_set() or (sent + failed < BATCH and stop.wait(interval)):
-            break
+        return sent + failed >= BATCH
+
+    _rounds(deliver, loop, interval)
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between rounds.",
+)
+def worker(once: bool, interval: float):
+    """The worker process: runs the jobs that are due (work promised by an answer
+    that its web process did not finish, and retries), delivers the mail outbox,
+    and deletes finished jobs after JOB_RETENTION_DAYS. Several may run; each job
+    and each message is taken by one. SIGTERM ends it after the round in hand."""
+    purged_at = [float("-inf")]
+
+    def round_() -> bool:
+        done, failed = jobs.run_due(limit=BATCH)
+        sent, undelivered = mail.deliver(limit=BATCH)
+        if time.monotonic() - purged_at[0] > PURGE_SECONDS:
+            jobs.purge_finished()
+            purged_at[0] = time.monotonic()
+        if sent or undelivered:
+            click.echo(f"outbox: {sent} sent, {undelivered} failed")
+        if once or done or failed:
+            click.echo(f"worker: {done} done, {failed} failed")
+        return done + failed >= BATCH or sent + undelivered >= BATCH
+
+    _rounds(round_, not once, interval)
 
 
 @outbox_cli.command("status")
@@ -186,4 +235,5 @@ def init_app(app: Flask) -> None:
 
     for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, static_cli):
         app.cli.add_command(group)
+    app.cli.add_command(worker)
     app.cli.add_command(embed_demo)

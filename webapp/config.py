@@ -115,6 +115,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Readiness fails when a message waits longer than this for delivery
         # (only with MAIL_URL set; 0 turns the check off).
         "OUTBOX_BACKLOG_SECONDS": _count("OUTBOX_BACKLOG_SECONDS", 900),
+        # How long a sender holds a message it is delivering before another may
+        # take it over (longer than MAIL_TIMEOUT several times over).
+        "MAIL_CLAIM_SECONDS": _count("MAIL_CLAIM_SECONDS", 120),
+        # How long a process holds a job it runs before another may take it over:
+        # longer than any flow takes, short enough that a crash is made good soon.
+        "JOB_LEASE_SECONDS": _count("JOB_LEASE_SECONDS", 60),
+        # Finished jobs (done or given up) are deleted after this many days.
+        "JOB_RETENTION_DAYS": _count("JOB_RETENTION_DAYS", 7),
     }
     config.update(overrides)
     config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"], production)

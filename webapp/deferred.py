@@ -1,19 +1,19 @@
-"""Work that must not hold up the answer.
+"""Running work once the answer is ready, off the request's thread.
 
-Used where the answer must not depend on the work: SMTP delivery (slow, and it
-must not make a known email's answer slower than an unknown one's), and the
-account-dependent part of registration, 'forgot password' and 'send again'. The
-work runs on a small thread pool of this process, in a copy of the request's
-context, once the response is ready. If the process dies first, mail already
-in the outbox is delivered by `flask outbox send`; a registration or link that
-was not yet written is lost, and the person, who was told to check their email,
-registers or asks again."""
+Used where the answer must not wait for the work: SMTP delivery (slow, and it
+must not make a known email's answer slower than an unknown one's) and the jobs
+that views promise (jobs.later: registration's account work, 'forgot password',
+'send again'). The work runs on a small thread pool of this process, in a copy
+of the request's context. Nothing here is durable by itself: what must survive
+the process is first a committed row (a job, an outbox message), which the
+worker (`flask worker`) runs or delivers if this process dies before it does."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 from flask import after_this_request, copy_current_request_context, current_app
 
@@ -24,8 +24,20 @@ _state = threading.local()
 
 
 def in_background() -> bool:
-    """True inside work scheduled by after_response (its request has been answered)."""
+    """True inside work scheduled by after_response or run by the worker: nobody
+    waits for an answer, so mail is delivered at once."""
     return getattr(_state, "background", False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Mark the work inside as running after the answer (see in_background)."""
+    before = in_background()
+    _state.background = True
+    try:
+        yield
+    finally:
+        _state.background = before
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -43,14 +55,12 @@ def after_response(work: Callable[[], None]) -> None:
     bound = copy_current_request_context(work)
 
     def guarded() -> None:
-        _state.background = True
         try:
-            bound()
+            with background():
+                bound()
         except Exception:
             # Nobody is waiting for this answer any more: log, never raise.
             app.logger.exception("work after the response failed")
-        finally:
-            _state.background = False
 
     @after_this_request
     def schedule(response):
@@ -74,22 +84,3 @@ def wait_idle(timeout: float = 30) -> bool:
         return True
     done, not_done = wait(pending, timeout=timeout)
     return not not_done
-
-
-def later(flow: Callable[..., None], *args) -> None:
-    """Run `flow(tenant, settings, *args)` for this request's tenant after the
-    answer has gone out: the answer is the same, and as fast, whether or not the
-    email has an account."""
-    from flask import g
-
-    from .extensions import db
-    from .models import Tenant
-    from .tenants import settings_for
-
-    tenant_id = g.tenant.id
-
-    def work() -> None:
-        tenant = db.session.get(Tenant, tenant_id)
-        flow(tenant, settings_for(tenant), *args)
-
-    after_response(work)

@@ -32,7 +32,6 @@ SUBJECTS = {
     "password_changed": _l("Your %(product)s password was changed"),
 }
 MAX_ATTEMPTS = 8
-CLAIM_SECONDS = 120
 
 
 def queue(
@@ -128,7 +127,7 @@ def _claim(message_id: int) -> bool:
             OutboxMessage.sent_at.is_(None),
             or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
         )
-        .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+        .values(next_attempt_at=now + timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"]))
     )
     db.session.commit()
     return result.rowcount == 1

@@ -192,3 +192,25 @@ class AuditEvent(db.Model):
 
     tenant: Mapped[Tenant] = relationship()
     account: Mapped[Account | None] = relationship()
+
+
+class Job(db.Model):
+    """Work promised by an answer (see jobs.py): written and committed before the
+    answer, run right after it or by the worker, marked done in the transaction
+    that does the work. The payload holds no password and no link secret."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "done_at", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    # The flow's arguments as JSON; wiped when the job is done or given up.
+    payload: Mapped[Any | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

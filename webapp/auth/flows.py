@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from .. import audit, mail
 from ..extensions import db
+from ..jobs import durable
 from ..links import email_link
 from ..models import Account, Tenant, utcnow
 from ..registration.flows import (
@@ -184,6 +185,7 @@ def set_password_from_link(
     return account
 
 
+@durable("request_password_reset")
 def request_password_reset(
     tenant: Tenant, settings: TenantSettings, email: str, language: str, address: str | None = None
 ) -> None:
@@ -210,6 +212,7 @@ def request_password_reset(
     mail.deliver_queued()
 
 
+@durable("resend_confirmation")
 def resend_confirmation(
     tenant: Tenant, settings: TenantSettings, email: str, address: str | None = None
 ) -> None:

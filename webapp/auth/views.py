@@ -7,10 +7,10 @@ from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
-from ..deferred import later
 from ..embedding import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
+from ..jobs import later
 from ..limits import account_key, client_address, failed, refunded_unless, setting
 from ..messages import message
 from ..tenants import current_settings

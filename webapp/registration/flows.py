@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, mail
 from ..extensions import db
 from ..forms import legacy_email, normalize_email
+from ..jobs import durable
 from ..links import email_link
 from ..models import Account, Contract, Tenant, Token, utcnow
 from ..security import issue_token
@@ -92,13 +93,20 @@ def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:
     return confirmed is not None and confirmed > since
 
 
+def _decode_registration(args: list) -> list:
+    data, *rest = args
+    return [Registration(**data), *rest]
+
+
+@durable("register", decode=_decode_registration)
 def register_customer(
     tenant: Tenant, settings: TenantSettings, data: Registration, address: str | None = None
 ) -> None:
     """Create the account and send its link, or tell the owner of an existing
     account by email. The view runs this after its answer, the same 'check your
     email' page either way, so neither the content nor the time of the answer
-    says whether the email has an account.
+    says whether the email has an account. A durable job: if it runs again
+    after its commit was lost, it finds the account and does nothing twice.
 
     An address that is registered but not yet confirmed belongs to nobody yet:
     whoever registered it first may not own the mailbox (someone may register

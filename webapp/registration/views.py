@@ -9,11 +9,11 @@ import json
 from flask import abort, redirect, request, session, url_for
 from flask_babel import get_locale
 
-from ..deferred import later
 from ..embedding import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
+from ..jobs import later
 from ..limits import (
     account_key,
     client_address,
