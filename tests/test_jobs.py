@@ -172,10 +172,11 @@ def test_known_and_unknown_emails_write_the_same_job(app, client, crashed):
                 language="lt",
                 password_hash="x",
                 created_at=utcnow() - timedelta(days=30),
+                email_confirmed_at=utcnow() - timedelta(days=30),
             )
         )
         db.session.commit()
-    register(app, "ona@example.com")  # known
+    register(app, "ona@example.com")  # known (and confirmed)
     register(app, "nauja@example.com")  # unknown
     submit(visitor(app), "/velzio/forgot", {"email": "ona@example.com"})
     submit(visitor(app), "/velzio/forgot", {"email": "nezinomas@example.com"})
