@@ -37,7 +37,7 @@ class YourPage(BaseHTTPRequestHandler):
 <script>
   document.addEventListener("savitarna:registered", function (event) {{
     var item = document.createElement("li");
-    item.textContent = event.type + " " + event.detail.tenant;
+    item.textContent = event.type + " " + event.detail.tenant + " v" + event.detail.version;
     document.getElementById("events").appendChild(item);
   }});
 </script></body></html>"""
@@ -76,7 +76,7 @@ def test_a_customer_registers_in_our_page(
     tab = register_and_confirm(page, savitarna, mailbox, customer, frame=frame)
 
     if javascript:  # the frame told our page (README, "Embedded frame events")
-        registered = f"savitarna:registered {savitarna.tenant}"
+        registered = f"savitarna:registered {savitarna.tenant} v1"
         expect(page.locator("#events li")).to_have_text([registered])
     if not savitarna.is_business:  # confirmed: the customer logs in
         LoginPage(tab).log_in(customer.email, customer.password)
