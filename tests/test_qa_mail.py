@@ -28,8 +28,8 @@ def bearer(token: str = TOKEN) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def register(client, email: str):
-    response = submit(client, "/velzio/register", {**VELZIO_OK, "email": email})
+def register(client, email: str, **headers):
+    response = submit(client, "/velzio/register", {**VELZIO_OK, "email": email}, headers=headers)
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
@@ -155,3 +155,72 @@ def test_a_test_address_pattern_cannot_match_strangers(pattern):
     data = tomllib.loads(TENANTS_FILE.read_text())["tenants"][1]
     with pytest.raises(TenantDataError, match="qa_addresses"):
         parse_settings({**data, "qa_addresses": [pattern]})
+
+
+def test_in_production_test_mail_is_sent_as_usual_and_readable(app, database, tmp_path):
+    """A production-mode instance with capture on and an SMTP server behind it:
+    both addresses get their email; only the test address's is readable."""
+    import email as email_parser
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from conftest import ServerLikeClient, base_config
+
+    from webapp import create_app
+
+    class PublicClient(ServerLikeClient):
+        """Requests to the production instance's public address."""
+
+        def open(self, *args, **kwargs):
+            kwargs.setdefault("base_url", "https://savitarna.example")
+            return super().open(*args, **kwargs)
+
+    received = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            parsed = email_parser.message_from_bytes(
+                envelope.original_content, policy=email.policy.default
+            )
+            received.append(parsed)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        production = create_app(
+            {
+                **base_config(tmp_path, database),
+                "APP_ENV": "production",
+                "TESTING": False,
+                "PUBLIC_URL": "https://savitarna.example",
+                "MAIL_URL": f"smtp://127.0.0.1:{port}",
+                "MAILBOX_ENABLED": False,
+                "QA_MAIL_CAPTURE": True,
+                "QA_TOKEN": TOKEN,
+            }
+        )
+        production.test_client_class = PublicClient
+        client = production.test_client()
+        # Flask-WTF checks an https post's Referer, as a browser sends it.
+        referer = {"Referer": "https://savitarna.example/velzio/register"}
+        register(client, TEST_ADDRESS, **referer)
+        register(client, REAL_ADDRESS, **referer)
+    finally:
+        controller.stop()
+    assert sorted(m["To"] for m in received) == sorted([TEST_ADDRESS, REAL_ADDRESS])
+
+    answer = client.get(f"/velzio/_qa/messages?to={TEST_ADDRESS}", headers=bearer())
+    assert answer.status_code == 200
+    [message] = answer.json["messages"]
+    assert message["sent_at"] is not None
+    assert message["links"][0].startswith("https://savitarna.example/velzio/confirm/")
+    sent = next(m for m in received if m["To"] == TEST_ADDRESS)
+    assert message["links"][0] in sent.get_body(("plain",)).get_content()
+    real = client.get(f"/velzio/_qa/messages?to={REAL_ADDRESS}", headers=bearer())
+    assert real.status_code == 404
+    assert client.get("/velzio/_qa/", headers=bearer("wrong")).status_code == 401
