@@ -92,9 +92,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, mailbox, main, pwa, registration
+    from . import account, auth, embed, mailbox, main, pwa, qa_mail, registration
 
-    for package in (main, auth, registration, account, embed, mailbox, pwa):
+    for package in (main, auth, registration, account, embed, mailbox, qa_mail, pwa):
         app.register_blueprint(package.bp)
 
 
