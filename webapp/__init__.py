@@ -169,6 +169,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from .htmx import integrity, live_check
     from .i18n import LANGUAGE_NAMES, language_url
+    from .lithuanian import greeting, vocative
     from .messages import rule_text
 
     app.jinja_env.globals.update(
@@ -178,6 +179,7 @@ def register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         rule_text=rule_text,
     )
+    app.jinja_env.filters.update(greeting=greeting, vocative=vocative)
 
     @app.context_processor
     def tenant_context():
