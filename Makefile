@@ -71,8 +71,8 @@ profile: translations $(VENV)/.bench
 	$(BIN)/python bench/profile.py $(CASE) --flat 30
 
 lint: install
-	$(BIN)/ruff check webapp tests e2e
-	$(BIN)/ruff format --check webapp tests e2e
+	$(BIN)/ruff check webapp savitarna_qa tests e2e examples
+	$(BIN)/ruff format --check webapp savitarna_qa tests e2e examples
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -7,7 +7,7 @@
    It sizes each such iframe to its content and re-dispatches what happens in
    it as DOM events on the iframe (they bubble): "savitarna:form-shown",
    "savitarna:registered", "savitarna:confirmed", with event.detail =
-   { tenant, path }. Messages are accepted only from the app's origin (the
+   { tenant, path, version }: README, "Embedded frame events". Messages are accepted only from the app's origin (the
    origin this script was loaded from) and only from the window of the iframe
    they claim to size. Without this script the iframe keeps its own height. */
 (function () {
@@ -39,7 +39,11 @@
       var detail = data.detail && typeof data.detail === "object" ? data.detail : {};
       frame.dispatchEvent(new CustomEvent(data.name, {
         bubbles: true,
-        detail: { tenant: String(detail.tenant || ""), path: String(detail.path || "") }
+        detail: {
+          tenant: String(detail.tenant || ""),
+          path: String(detail.path || ""),
+          version: typeof data.version === "number" ? data.version : 1
+        }
       }));
     }
   });

@@ -55,24 +55,88 @@ def smtp():
         controller.stop()
 
 
-def every_kind(client, app):
+def every_kind(client, app, velzio_name="Ona", elektrum_name="Jonas", language="lt"):
     """Produce each kind of email: confirm, already_registered, reset,
-    password_changed (velzio) and activate (elektrum)."""
-    register_velzio(client, app)
-    submit(app.test_client(), "/velzio/register", VELZIO_OK)
-    submit(app.test_client(), "/velzio/forgot", {"email": "ona@example.com"})
+    password_changed (velzio, to a customer called `velzio_name`) and activate
+    (elektrum, to `elektrum_name`), each asked for in `language`."""
+
+    def browser():
+        other = app.test_client()
+        other.set_cookie("lang", language)
+        return other
+
+    client.set_cookie("lang", language)
+    register_velzio(client, app, first_name=velzio_name)
+    submit(browser(), "/velzio/register", VELZIO_OK)
+    submit(browser(), "/velzio/forgot", {"email": "ona@example.com"})
     login(client, "velzio", "ona@example.com", "Slapta123")
     submit(
         client,
         "/velzio/account/password",
         {"current_password": "Slapta123", "password": "Naujas123", "password2": "Naujas123"},
     )
-    submit(app.test_client(), "/elektrum/register", ELEKTRUM_OK)
+    submit(browser(), "/elektrum/register", {**ELEKTRUM_OK, "first_name": elektrum_name})
     messages = outbox(app)
     assert sorted(m.kind for m in messages) == sorted(
         ["confirm", "already_registered", "reset", "password_changed", "activate"]
     )
+    assert {m.language for m in messages} == {language}
     return messages
+
+
+def greeting_lines(message) -> tuple[str, str]:
+    """The first line of the text part and the first paragraph of the HTML part."""
+    html = message.html_body.split("<p>", 1)[1].split("</p>", 1)[0]
+    return message.text_body.strip().splitlines()[0], html
+
+
+@pytest.mark.parametrize(
+    ("velzio_name", "elektrum_name", "velzio_greeting", "elektrum_greeting"),
+    [
+        ("Žydrūnas", "Eglė", "Sveiki, Žydrūnai,", "Sveiki, Egle,"),
+        ("Andrius", "Motiejus", "Sveiki, Andriau,", "Sveiki, Motiejau,"),
+        ("Kazys", "Gytis", "Sveiki, Kazy,", "Sveiki, Gyti,"),
+        ("Jonas Petras", "Rūta", "Sveiki, Jonai Petrai,", "Sveiki, Rūta,"),
+        # Foreign names whose vocative we cannot tell: greeted without the name.
+        ("Boris", "John", "Laba diena,", "Laba diena,"),
+    ],
+)
+def test_no_lithuanian_greeting_puts_the_name_in_the_nominative(
+    client, app, velzio_name, elektrum_name, velzio_greeting, elektrum_greeting
+):
+    for message in every_kind(client, app, velzio_name, elektrum_name):
+        name, wanted = (
+            (elektrum_name, elektrum_greeting)
+            if message.kind == "activate"
+            else (velzio_name, velzio_greeting)
+        )
+        text, html = greeting_lines(message)
+        assert (message.kind, text, html) == (message.kind, wanted, wanted)
+        if not name.endswith("a"):  # Rūta is Rūta in the vocative too
+            assert name not in message.text_body and name not in message.html_body
+
+
+def test_english_greeting_keeps_the_name_as_typed(client, app):
+    for message in every_kind(client, app, "Žydrūnas", "Boris", language="en"):
+        name = "Boris" if message.kind == "activate" else "Žydrūnas"
+        assert greeting_lines(message) == (f"Hello, {name},", f"Hello, {name},")
+
+
+def test_the_name_in_a_greeting_is_escaped_in_html(client, app):
+    messages = every_kind(client, app, "D'Arcy", "Jonas", language="en")
+    confirm = next(m for m in messages if m.kind == "confirm")
+    assert greeting_lines(confirm) == ("Hello, D'Arcy,", "Hello, D&#39;Arcy,")
+
+
+def test_password_changed_email_gives_the_phone_in_the_sentence(client, app):
+    """The support phone is part of "contact us", not a number after the full stop."""
+    [message] = [m for m in every_kind(client, app) if m.kind == "password_changed"]
+    sentence = (
+        "Jei slaptažodį keitėte ne Jūs, nedelsdami nustatykite naują ir susisiekite "
+        "su mumis tel. +370 45 581 150."
+    )
+    assert sentence in message.text_body
+    assert sentence in message.html_body
 
 
 def test_every_email_has_text_html_product_name_and_brand(client, app):

@@ -160,7 +160,7 @@ def test_unactivated_business_account_cannot_log_in(client, app):
     [
         ("Trump1", "PASSWORD_WEAK", None),
         ("slapta_123", "PASSWORD_WEAK", None),
-        ("Slapta 123", "PASSWORD_FORBIDDEN_CHARACTER", {"char": " "}),
+        ("Slapta 123", "PASSWORD_FORBIDDEN_SPACE", {}),
     ],
 )
 def test_activation_password_policy(client, app, password, key, params):

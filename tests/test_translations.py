@@ -60,3 +60,25 @@ def test_pages_default_to_lithuanian(client):
     assert '<html lang="lt"' in html
     english = client.get("/velzio/register", headers={"Accept-Language": "en"})
     assert '<html lang="en"' in english.get_data(as_text=True)
+
+
+def test_lithuanian_names_a_forbidden_space_instead_of_quoting_it(client):
+    """„ “ shows nothing a customer can read; the message says "tarpo"."""
+    from conftest import ELEKTRUM_OK, link_in, outbox, submit
+
+    submit(client, "/elektrum/register", ELEKTRUM_OK)
+    link = link_in(outbox(client.application)[0], "/activate/")
+    html = submit(client, link, {"password": "Slapta 123", "password2": "Slapta 123"}).get_data(
+        as_text=True
+    )
+    assert "Slaptažodyje negali būti tarpo." in html
+    assert "„ “" not in html
+
+
+def test_common_password_rule_does_not_read_as_its_opposite(app):
+    """ "ne vienas iš …" is the idiom "quite a few of …": the rule said the opposite."""
+    from webapp.messages import PASSWORD_RULES
+
+    with app.test_request_context("/"), force_locale("lt"):
+        text = str(PASSWORD_RULES["PW_RULE_COMMON"](0, ""))
+    assert text == "nėra tarp dažniausiai naudojamų slaptažodžių"

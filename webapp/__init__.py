@@ -92,9 +92,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, mailbox, main, pwa, registration
+    from . import account, auth, embed, mailbox, main, pwa, qa_mail, registration
 
-    for package in (main, auth, registration, account, embed, mailbox, pwa):
+    for package in (main, auth, registration, account, embed, mailbox, qa_mail, pwa):
         app.register_blueprint(package.bp)
 
 
@@ -169,6 +169,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from .htmx import integrity, live_check
     from .i18n import LANGUAGE_NAMES, language_url
+    from .lithuanian import greeting, vocative
     from .messages import rule_text
 
     app.jinja_env.globals.update(
@@ -178,6 +179,7 @@ def register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         rule_text=rule_text,
     )
+    app.jinja_env.filters.update(greeting=greeting, vocative=vocative)
 
     @app.context_processor
     def tenant_context():

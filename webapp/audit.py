@@ -26,6 +26,8 @@ EVENTS = (
     "password_changed",
     "preferences_changed",
     "confirmation_resent",
+    # A QA suite read a test address's email through the QA mail API.
+    "qa_mail_read",
 )
 
 

@@ -123,9 +123,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOB_LEASE_SECONDS": _count("JOB_LEASE_SECONDS", 60),
         # Finished jobs (done or given up) are deleted after this many days.
         "JOB_RETENTION_DAYS": _count("JOB_RETENTION_DAYS", 7),
+        # Staging: the mail to a tenant's test addresses (its qa_addresses) is
+        # readable through /<tenant>/_qa/ with this bearer token (webapp/qa_mail).
+        "QA_MAIL_CAPTURE": _flag("QA_MAIL_CAPTURE", default=False),
+        "QA_TOKEN": os.environ.get("QA_TOKEN", "").strip(),
     }
     config.update(overrides)
     config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"], production)
+    check_qa_settings(config, production)
     config["TRUSTED_HOSTS"] = trusted_hosts(config)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
     return config
@@ -153,6 +158,24 @@ def check_public_url(value: str, production: bool) -> str:
     if production and parts.scheme != "https":
         raise ConfigError("PUBLIC_URL must be an https:// address in production.")
     return value.rstrip("/")
+
+
+QA_TOKEN_MIN_LENGTH = 32
+
+
+def check_qa_settings(config: dict, production: bool) -> None:
+    """Mail capture needs its token; in production a long one, so the test
+    mailbox cannot be guessed open."""
+    if not config["QA_MAIL_CAPTURE"]:
+        return
+    token = config["QA_TOKEN"] or ""
+    if not token:
+        raise ConfigError("QA_MAIL_CAPTURE needs QA_TOKEN (the bearer token of the QA mail API).")
+    if production and len(token) < QA_TOKEN_MIN_LENGTH:
+        raise ConfigError(
+            f"QA_TOKEN must be at least {QA_TOKEN_MIN_LENGTH} characters in production "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
 
 
 def _host_list(value: str) -> list[str]:

@@ -181,7 +181,9 @@ def password_problem(policy: PasswordPolicy, password: str) -> str | None:
         return message("VALUE_TOO_LONG")
     char = policy.forbidden_character(password)
     if char is not None and policy.allowed_symbols is not None:
-        shown = char if char.isprintable() and not char.isspace() else repr(char).strip("'")
+        if char.isspace():  # „ “ would show nothing: the message names it
+            return message("PASSWORD_FORBIDDEN_SPACE", symbols=policy.symbols_display)
+        shown = char if char.isprintable() else repr(char).strip("'")
         return message("PASSWORD_FORBIDDEN_CHARACTER", char=shown, symbols=policy.symbols_display)
     checks = policy.check(password)
     unmet = [rule_text(rule) for rule, met in checks if not met and rule.key != "PW_RULE_COMMON"]

@@ -43,6 +43,9 @@ MESSAGES = {
     "PASSWORD_FORBIDDEN_CHARACTER": _l(
         "The password cannot contain “%(char)s”. Use letters, digits and these symbols: %(symbols)s"
     ),
+    "PASSWORD_FORBIDDEN_SPACE": _l(
+        "The password cannot contain a space. Use letters, digits and these symbols: %(symbols)s"
+    ),
     "PASSWORD_COMMON": _l(
         "This is one of the most common passwords and easy to guess: choose another one."
     ),

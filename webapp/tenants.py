@@ -7,6 +7,7 @@ import re
 import time
 import tomllib
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,6 +73,9 @@ class TenantSettings:
     public_url: str | None = None
     confirm_hours: int = 24
     reset_hours: int = 1
+    # Test addresses ("*@qa.example.lt"): their email is readable through the QA
+    # mail API where a deployment turns it on (webapp/qa_mail). Never a real one.
+    qa_addresses: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -168,6 +172,8 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
                 f"{where}: tokens.{key} must be a whole number of hours, 1 to 336."
             )
 
+    qa_addresses = _qa_addresses(data.get("qa_addresses", []), where)
+
     return TenantSettings(
         slug=slug,
         name=_required(data, "name", str, where),
@@ -191,8 +197,33 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         public_url=public_url.rstrip("/") if public_url else None,
         confirm_hours=hours["confirm_hours"],
         reset_hours=hours["reset_hours"],
+        qa_addresses=qa_addresses,
         raw=data,
     )
+
+
+QA_ADDRESS_RE = re.compile(r"[a-z0-9._%+*-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}")
+
+
+def _qa_addresses(value: Any, where: str) -> tuple[str, ...]:
+    """Patterns like "*@qa.example.lt" or "tester-*@example.lt": a '*' only
+    before the '@', so a pattern never matches a whole domain of strangers."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TenantDataError(f"{where}: qa_addresses must be a list of address patterns.")
+    patterns = tuple(item.strip().lower() for item in value)
+    for pattern in patterns:
+        if not QA_ADDRESS_RE.fullmatch(pattern):
+            raise TenantDataError(
+                f"{where}: qa_addresses entry {pattern!r} must look like *@qa.example.lt "
+                "('*' only in the part before '@')."
+            )
+    return patterns
+
+
+def is_qa_address(settings: TenantSettings, email: str) -> bool:
+    """Whether `email` is one of the tenant's test addresses."""
+    email = (email or "").strip().lower()
+    return any(fnmatchcase(email, pattern) for pattern in settings.qa_addresses)
 
 
 def _required(data: dict, key: str, kind: type, where: str = "tenant") -> Any:

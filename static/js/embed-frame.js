@@ -9,8 +9,13 @@
   var host = body && body.dataset.embedHost;
   if (!host || window.parent === window) return;
 
+  // The messages' contract (README, "Embedded frame events"): its version
+  // changes only when a message or field is removed or changes meaning.
+  var CONTRACT_VERSION = 1;
+
   function post(message) {
     message.source = "savitarna";
+    message.version = CONTRACT_VERSION;
     window.parent.postMessage(message, host);
   }
 
