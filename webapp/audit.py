@@ -24,6 +24,7 @@ EVENTS = (
     "reset_requested",
     "password_changed",
     "preferences_changed",
+    "details_changed",
     "confirmation_resent",
 )
 
@@ -54,9 +55,11 @@ def record(
     account_id: int | None = None,
     address: str | None = None,
     email: str | None = None,
+    actor: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Add an event to the current transaction; the caller commits it with the
-    change it describes."""
+    change it describes. Flows call events.emit, which records here."""
     assert event in EVENTS, event
     db.session.add(
         AuditEvent(
@@ -65,6 +68,8 @@ def record(
             event=event,
             network=network_of(address),
             email_digest=email_digest(email) if email else None,
+            actor=actor,
+            request_id=request_id,
         )
     )
 

@@ -8,7 +8,7 @@ import enum
 from flask import url_for
 from sqlalchemy import select, update
 
-from .. import audit, mail
+from .. import events, mail
 from ..extensions import db
 from ..jobs import durable
 from ..models import Account, Tenant, utcnow
@@ -40,19 +40,13 @@ def authenticate(
     with becomes the language of their emails."""
     account = find_account(tenant, email)
     if not verify_password(account, password):
-        audit.record_now(
-            tenant.id,
-            "login_failed",
-            account_id=account.id if account else None,
-            address=address,
-            email=email,
-        )
+        events.emit_now(tenant.id, "login.failed", account=account, address=address, email=email)
         raise LoginFailed
     if account.email_confirmed_at is None:
         # Safe to say: only someone who knows the password learns it.
         raise EmailUnconfirmed
     account.language = language
-    audit.record(tenant.id, "login_succeeded", account_id=account.id, address=address)
+    events.emit(tenant.id, "login.succeeded", account=account, address=address)
     db.session.commit()  # also keeps a re-hash made by verify_password
     return account
 
@@ -85,7 +79,7 @@ def confirm_email(
     if token_usable(token) and consume_token(token):
         if account.email_confirmed_at is None:
             account.email_confirmed_at = utcnow()
-            audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
+            events.emit(tenant.id, "account.email_confirmed", account=account, address=address)
         db.session.commit()
         return Confirmation.CONFIRMED, account
     db.session.rollback()
@@ -118,8 +112,9 @@ def set_password_from_link(
     account.password_changed_at = utcnow()
     if account.email_confirmed_at is None:
         account.email_confirmed_at = utcnow()
-        audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
-    audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
+        events.emit(tenant.id, "account.email_confirmed", account=account, address=address)
+    kind = "account.password_set" if "activate" in purposes else "account.password_changed"
+    events.emit(tenant.id, kind, account=account, address=address)
     revoke_tokens(account)
     end_sessions(account)
     db.session.commit()
@@ -135,7 +130,7 @@ def request_password_reset(
     known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
     if account is None:
-        audit.record_now(tenant.id, "reset_requested", address=address, email=email)
+        events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
     secret = issue_token(account, "reset", settings.reset_hours)
     mail.queue(
@@ -148,7 +143,9 @@ def request_password_reset(
         link=url_for("auth.reset", tenant=tenant.slug, token=secret, _external=True),
         hours=settings.reset_hours,
     )
-    audit.record(tenant.id, "reset_requested", account_id=account.id, address=address, email=email)
+    events.emit(
+        tenant.id, "password.reset_requested", account=account, address=address, email=email
+    )
     db.session.commit()
     mail.deliver_queued()
 
@@ -163,7 +160,7 @@ def resend_confirmation(
     if account is None or account.email_confirmed_at is not None:
         return
     send_confirmation(tenant, settings, account)
-    audit.record(tenant.id, "confirmation_resent", account_id=account.id, address=address)
+    events.emit(tenant.id, "confirmation_resent", account=account, address=address)
     db.session.commit()
     mail.deliver_queued()
 

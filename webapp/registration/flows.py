@@ -10,7 +10,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, mail
+from .. import events, mail
 from ..extensions import db
 from ..jobs import durable
 from ..models import Account, Contract, Tenant, utcnow
@@ -97,7 +97,7 @@ def register_customer(
         # double click, a second tab): its link is on its way, so no second email.
         if not _just_registered(existing):
             _send_already_registered(tenant, settings, existing, data.language)
-        audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
+        events.emit(tenant.id, "registration_repeated", account=existing, address=address)
         db.session.commit()
         mail.deliver_queued()
         return
@@ -130,9 +130,25 @@ def register_customer(
         db.session.rollback()
         return
     send_confirmation(tenant, settings, account)
-    audit.record(tenant.id, "registered", account_id=account.id, address=address)
+    events.emit(
+        tenant.id,
+        "account.registered",
+        account=account,
+        data=registered_data(settings, account),
+        address=address,
+    )
     db.session.commit()
     mail.deliver_queued()
+
+
+def registered_data(settings: TenantSettings, account: Account) -> dict:
+    """What account.registered tells the utility besides the account."""
+    data = {"profile": settings.profile, "language": account.language}
+    if account.is_business:
+        data.update(company_code=account.company_code, contract_number=account.contract_number)
+    else:
+        data.update(invoices_by_email=account.invoices_by_email, sms_consent=account.sms_consent)
+    return data
 
 
 def send_confirmation(tenant: Tenant, settings: TenantSettings, account: Account) -> None:
