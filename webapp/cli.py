@@ -14,7 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import assets, audit, jobs, mail
+from . import assets, audit, jobs, mail, webhooks
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
 from .models import Account, AuditEvent, OutboxMessage, Tenant
@@ -138,22 +138,27 @@ def outbox_send(loop: bool, interval: float):
 )
 def worker(once: bool, interval: float):
     """The worker process: runs the jobs that are due (work promised by an answer
-    that its web process did not finish, and retries), delivers the mail outbox,
-    and deletes finished jobs after JOB_RETENTION_DAYS. Several may run; each job
+    that its web process did not finish, and retries), delivers the mail outbox
+    and the webhooks, and deletes finished jobs after JOB_RETENTION_DAYS. Several may run; each job
     and each message is taken by one. SIGTERM ends it after the round in hand."""
     purged_at = [float("-inf")]
 
     def round_() -> bool:
         done, failed = jobs.run_due(limit=BATCH)
         sent, undelivered = mail.deliver(limit=BATCH)
+        hooks, hooks_failed = webhooks.deliver_due(limit=BATCH)
         if time.monotonic() - purged_at[0] > PURGE_SECONDS:
             jobs.purge_finished()
             purged_at[0] = time.monotonic()
         if sent or undelivered:
             click.echo(f"outbox: {sent} sent, {undelivered} failed")
+        if hooks or hooks_failed:
+            click.echo(f"webhooks: {hooks} delivered, {hooks_failed} attempts failed")
         if once or done or failed:
             click.echo(f"worker: {done} done, {failed} failed")
-        return done + failed >= BATCH or sent + undelivered >= BATCH
+        return (
+            done + failed >= BATCH or sent + undelivered >= BATCH or hooks + hooks_failed >= BATCH
+        )
 
     _rounds(round_, not once, interval)
 
