@@ -8,12 +8,17 @@ never slows a customer's request."""
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from conftest import ELEKTRUM_OK, VELZIO_OK, link_in, login, logout, outbox, submit
 from sqlalchemy import select, update
@@ -541,3 +546,83 @@ def test_an_endpoint_of_another_tenant_cannot_be_removed(app, receiver):
     endpoint = add(app, receiver.url, receiver.secret, tenant="elektrum")
     assert cli(app, "remove", "velzio", str(endpoint)).exit_code == 2
     assert receiver.url in cli(app, "list", "elektrum").output
+
+
+def resolve_as(monkeypatch, names: dict[str, str]) -> None:
+    """DNS answers for test names (the rest resolve as usual)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return real(names[host], port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_that_resolves_inside_the_network_later_is_refused_at_send(
+    app, receiver, monkeypatch
+):
+    app.config["APP_ENV"] = "production"
+    resolve_as(monkeypatch, {"hooks.example": "93.184.215.14"})
+    endpoint = add(app, "https://hooks.example/hook", receiver.secret)
+    queue_test(app, endpoint)
+    resolve_as(monkeypatch, {"hooks.example": "10.0.0.1"})
+    assert deliver(app) == (0, 1)
+    [row] = deliveries(app)
+    assert row.last_error.startswith("refused:") and "10.0.0.1" in row.last_error
+
+
+def test_https_goes_to_the_checked_address_with_the_name_verified(app, tmp_path, monkeypatch):
+    """The POST connects to the address that was checked, while TLS still
+    sends the name (SNI) and verifies the certificate for it."""
+    openssl = shutil.which("openssl")
+    assert openssl, "the openssl command makes the receiver's certificate"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+            "-subj",
+            "/CN=hooks.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.test",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    receiver = Receiver(webhooks.new_secret())
+    receiver.start()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    real_client = httpx.Client
+    monkeypatch.setattr(
+        webhooks.httpx, "Client", lambda **kwargs: real_client(verify=trusted, **kwargs)
+    )
+    app.config["APP_ENV"] = "production"
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
+    try:
+        resolve_as(monkeypatch, {"hooks.test": "127.0.0.1", "other.test": "127.0.0.1"})
+        good = add(app, f"https://hooks.test:{receiver.port}/hook", receiver.secret)
+        queue_test(app, good)
+        assert deliver(app) == (1, 0)
+        assert receiver.requests[0]["host"] == f"hooks.test:{receiver.port}"
+        assert receiver.requests[0]["verified"]
+        # A name the certificate is not for is refused by TLS.
+        wrong = add(app, f"https://other.test:{receiver.port}/hook", receiver.secret)
+        queue_test(app, wrong)
+        assert deliver(app) == (0, 1)
+        assert "CERTIFICATE_VERIFY_FAILED" in deliveries(app)[-1].last_error
+    finally:
+        receiver.stop()
