@@ -197,8 +197,9 @@ def check_target(url: str) -> Target:
         allowed = allowed_networks()
         for address in addresses:
             if not _public(address) and not any(address in net for net in allowed):
+                where = host if host == str(address) else f"{host} resolves to {address}, which"
                 raise WebhookError(
-                    f"{host} resolves to {address}, a private, loopback, link-local, "
+                    f"{where} is a private, loopback, link-local, "
                     "multicast or reserved address; list its network in "
                     "WEBHOOK_ALLOWED_NETWORKS to allow it"
                 )
