@@ -25,7 +25,17 @@ from webapp.tenants import load_tenants, settings_for
 
 TENANTS_FILE = PROJECT_ROOT / "data" / "tenants.toml"
 CONTRACTS_FILE = PROJECT_ROOT / "data" / "elektrum-contracts.csv"
-TABLES = ("jobs", "audit_events", "outbox", "tokens", "contracts", "accounts", "tenants")
+TABLES = (
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "jobs",
+    "audit_events",
+    "outbox",
+    "tokens",
+    "contracts",
+    "accounts",
+    "tenants",
+)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

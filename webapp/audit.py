@@ -25,6 +25,7 @@ EVENTS = (
     "reset_requested",
     "password_changed",
     "preferences_changed",
+    "details_changed",
     "confirmation_resent",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
@@ -59,9 +60,11 @@ def record(
     account_id: int | None = None,
     address: str | None = None,
     email: str | None = None,
+    actor: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Add an event to the current transaction; the caller commits it with the
-    change it describes."""
+    change it describes. Flows call events.emit, which records here."""
     assert event in EVENTS, event
     db.session.add(
         AuditEvent(
@@ -70,6 +73,8 @@ def record(
             event=event,
             network=network_of(address),
             email_digest=email_digest(email) if email else None,
+            actor=actor,
+            request_id=request_id,
         )
     )
 

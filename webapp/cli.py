@@ -1,4 +1,4 @@
-"""flask commands: tenants, contracts, outbox, worker, audit, static files."""
+"""flask commands: tenants, contracts, outbox, worker, audit, webhooks, static files."""
 
 from __future__ import annotations
 
@@ -11,14 +11,21 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import assets, audit, jobs, mail
+from . import assets, audit, jobs, mail, webhooks
 from .contracts import ContractImportError, import_contracts
 from .extensions import db
 from .forms import normalize_email
-from .models import Account, AuditEvent, OutboxMessage, Tenant
+from .models import (
+    Account,
+    AuditEvent,
+    OutboxMessage,
+    Tenant,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .tenants import TenantDataError, load_tenants, settings_for
 
 tenants_cli = AppGroup("tenants", help="Utilities (tenants) and their settings.")
@@ -26,6 +33,7 @@ contracts_cli = AppGroup("contracts", help="Contract registries.")
 outbox_cli = AppGroup("outbox", help="Outgoing email.")
 audit_cli = AppGroup("audit", help="The audit log.")
 static_cli = AppGroup("static", help="Static files.")
+webhooks_cli = AppGroup("webhooks", help="Signed webhooks to a utility's systems.")
 
 # Messages (and jobs) per round of `outbox send` and `worker`.
 BATCH = 100
@@ -146,22 +154,27 @@ def outbox_send(loop: bool, interval: float):
 )
 def worker(once: bool, interval: float):
     """The worker process: runs the jobs that are due (work promised by an answer
-    that its web process did not finish, and retries), delivers the mail outbox,
-    and deletes finished jobs after JOB_RETENTION_DAYS. Several may run; each job
+    that its web process did not finish, and retries), delivers the mail outbox
+    and the webhooks, and deletes finished jobs after JOB_RETENTION_DAYS. Several may run; each job
     and each message is taken by one. SIGTERM ends it after the round in hand."""
     purged_at = [float("-inf")]
 
     def round_() -> bool:
         done, failed = jobs.run_due(limit=BATCH)
         sent, undelivered = mail.deliver(limit=BATCH)
+        hooks, hooks_failed = webhooks.deliver_due(limit=BATCH)
         if time.monotonic() - purged_at[0] > PURGE_SECONDS:
             jobs.purge_finished()
             purged_at[0] = time.monotonic()
         if sent or undelivered:
             click.echo(f"outbox: {sent} sent, {undelivered} failed")
+        if hooks or hooks_failed:
+            click.echo(f"webhooks: {hooks} delivered, {hooks_failed} attempts failed")
         if once or done or failed:
             click.echo(f"worker: {done} done, {failed} failed")
-        return done + failed >= BATCH or sent + undelivered >= BATCH
+        return (
+            done + failed >= BATCH or sent + undelivered >= BATCH or hooks + hooks_failed >= BATCH
+        )
 
     _rounds(round_, not once, interval)
 
@@ -221,6 +234,137 @@ def audit_list(tenant_slug: str | None, email: str | None, event: str | None, li
         )
 
 
+class BadInput(click.ClickException):
+    """A clear message and exit code 2 (as click's own usage errors)."""
+
+    exit_code = 2
+
+
+def _tenant(slug: str) -> Tenant:
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise BadInput(f"no tenant {slug!r}")
+    return tenant
+
+
+def _endpoint(tenant: Tenant, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = db.session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant.id
+        )
+    )
+    if endpoint is None:
+        raise BadInput(f"{tenant.slug} has no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+@webhooks_cli.command("add")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("url")
+@click.option("--events", "types", help="Comma-separated event types (default: all, *).")
+@click.option("--secret", help="The whsec_... secret to use (default: a new one, printed once).")
+def webhooks_add(tenant_slug: str, url: str, types: str | None, secret: str | None):
+    """Add a webhook endpoint for TENANT at URL (https; checked now and before
+    every delivery). A new secret is printed once, here, and never again."""
+    tenant = _tenant(tenant_slug)
+    try:
+        endpoint, secret_used = webhooks.add_endpoint(
+            tenant, url, webhooks.parse_types(types), secret
+        )
+    except webhooks.WebhookError as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(f"webhook endpoint {endpoint.id} added for {tenant.slug}: {endpoint.url}")
+    click.echo(f"events: {','.join(endpoint.event_types)}")
+    if not secret:
+        click.echo(f"secret (shown only now; give it to the receiver): {secret_used}")
+
+
+@webhooks_cli.command("list")
+@click.argument("tenant_slug", metavar="TENANT")
+def webhooks_list(tenant_slug: str):
+    """Print TENANT's endpoints: id, on/off, event types, URL (never the secret)."""
+    tenant = _tenant(tenant_slug)
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.tenant_id == tenant.id)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    if not endpoints:
+        click.echo(f"{tenant.slug} has no webhook endpoints")
+    for endpoint in endpoints:
+        state = "on" if endpoint.enabled else "off"
+        click.echo(f"{endpoint.id}\t{state}\t{','.join(endpoint.event_types)}\t{endpoint.url}")
+
+
+@webhooks_cli.command("remove")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("endpoint_id", metavar="ID", type=int)
+def webhooks_remove(tenant_slug: str, endpoint_id: int):
+    """Remove endpoint ID of TENANT, with its deliveries (sent or waiting)."""
+    tenant = _tenant(tenant_slug)
+    endpoint = _endpoint(tenant, endpoint_id)
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+    db.session.commit()
+    click.echo(f"webhook endpoint {endpoint_id} of {tenant.slug} removed")
+
+
+@webhooks_cli.command("test")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("endpoint_id", metavar="ID", type=int)
+def webhooks_test(tenant_slug: str, endpoint_id: int):
+    """Queue a webhook.test event to endpoint ID of TENANT (whatever its event
+    types); the worker sends it, `webhooks log` shows how it went."""
+    tenant = _tenant(tenant_slug)
+    endpoint = _endpoint(tenant, endpoint_id)
+    [delivery] = webhooks.queue(
+        tenant.id, webhooks.TEST_TYPE, {"endpoint": endpoint.id}, endpoint=endpoint
+    )
+    db.session.commit()
+    click.echo(f"{webhooks.TEST_TYPE} {delivery.webhook_id} queued for endpoint {endpoint.id}")
+
+
+@webhooks_cli.command("log")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.option("--failed", is_flag=True, help="Only deliveries given up after the last attempt.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+def webhooks_log(tenant_slug: str, failed: bool, limit: int):
+    """TENANT's deliveries, newest first: time, webhook id, type, endpoint,
+    state, attempts, last HTTP status, last error."""
+    tenant = _tenant(tenant_slug)
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.tenant_id == tenant.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if failed:
+        query = query.where(WebhookDelivery.failed_at.is_not(None))
+    for row in db.session.scalars(query):
+        if row.delivered_at:
+            state = "delivered"
+        elif row.failed_at:
+            state = "failed"
+        elif row.attempts:
+            state = "retry at " + row.next_attempt_at.isoformat(timespec="seconds")
+        else:
+            state = "waiting"
+        click.echo(
+            "\t".join(
+                [
+                    row.created_at.isoformat(timespec="seconds"),
+                    row.webhook_id,
+                    row.type,
+                    f"endpoint {row.endpoint_id}",
+                    state,
+                    f"{row.attempts} attempt(s)",
+                    str(row.last_status or "-"),
+                    row.last_error or "-",
+                ]
+            )
+        )
+
+
 @static_cli.command("build")
 def static_build():
     """Write the versioned, compressed static files into STATIC_BUILD_DIR (the app
@@ -233,7 +377,7 @@ def static_build():
 def init_app(app: Flask) -> None:
     from .embed.demo import embed_demo
 
-    for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, static_cli):
+    for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, webhooks_cli, static_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(embed_demo)

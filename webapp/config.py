@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -127,6 +128,11 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # readable through /<tenant>/_qa/ with this bearer token (webapp/qa_mail).
         "QA_MAIL_CAPTURE": _flag("QA_MAIL_CAPTURE", default=False),
         "QA_TOKEN": os.environ.get("QA_TOKEN", "").strip(),
+        # Webhooks (webapp/webhooks.py): seconds a receiver has to connect and
+        # to answer, and the private networks (CIDRs, comma-separated) that
+        # endpoints may be in, in production.
+        "WEBHOOK_TIMEOUT": _seconds("WEBHOOK_TIMEOUT", 5.0),
+        "WEBHOOK_ALLOWED_NETWORKS": _networks("WEBHOOK_ALLOWED_NETWORKS"),
     }
     config.update(overrides)
     config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"], production)
@@ -211,6 +217,29 @@ def _count(name: str, default: int) -> int:
     if not value.isdigit():
         raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}.")
     return int(value)
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip() or str(default)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 120:
+        raise ConfigError(
+            f"{name} must be a number of seconds above 0, at most 120, not {value!r}."
+        )
+    return seconds
+
+
+def _networks(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            ipaddress.ip_network(item)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {item!r} is not a network such as 10.0.0.0/8.") from exc
+    return value
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import audit, mail
+from .. import events, mail
 from ..auth.flows import end_sessions
 from ..extensions import db
 from ..models import Account, Tenant, utcnow
@@ -15,11 +15,31 @@ class WrongPassword(Exception):
 
 
 def update_preferences(account: Account, choices: dict, address: str | None = None) -> None:
-    """Save the invoice and SMS choices (and the phone they depend on)."""
+    """Save the invoice and SMS choices (and the phone they depend on). The
+    choices are account.preferences_changed (always audited, sent when one
+    changed); a new phone is account.details_changed."""
+    changed = {}
     for name in ("invoices_by_email", "sms_consent", "phone"):
         if name in choices:
+            if getattr(account, name) != choices[name]:
+                changed[name] = choices[name]
             setattr(account, name, choices[name])
-    audit.record(account.tenant_id, "preferences_changed", account_id=account.id, address=address)
+    preferences = {k: v for k, v in changed.items() if k != "phone"}
+    events.emit(
+        account.tenant_id,
+        "account.preferences_changed" if preferences else "preferences_changed",
+        account=account,
+        data={"changed": preferences},
+        address=address,
+    )
+    if "phone" in changed:
+        events.emit(
+            account.tenant_id,
+            "account.details_changed",
+            account=account,
+            data={"changed": {"phone": changed["phone"]}},
+            address=address,
+        )
     db.session.commit()
 
 
@@ -39,7 +59,7 @@ def change_password(
     account.password_changed_at = utcnow()
     revoke_tokens(account)
     end_sessions(account)
-    audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
+    events.emit(tenant.id, "account.password_changed", account=account, address=address)
     mail.queue(
         tenant, settings, "password_changed", account.email, account.language, account=account
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from .. import audit, mail
+from .. import events, mail
 from ..extensions import db
 from ..jobs import durable
 from ..links import email_link
@@ -48,19 +48,13 @@ def authenticate(
     with becomes the language of their emails."""
     account = find_account(tenant, email)
     if not verify_password(account, password):
-        audit.record_now(
-            tenant.id,
-            "login_failed",
-            account_id=account.id if account else None,
-            address=address,
-            email=email,
-        )
+        events.emit_now(tenant.id, "login.failed", account=account, address=address, email=email)
         raise LoginFailed
     if account.email_confirmed_at is None:
         # Safe to say: only someone who knows the password learns it.
         raise EmailUnconfirmed
     account.language = language
-    audit.record(tenant.id, "login_succeeded", account_id=account.id, address=address)
+    events.emit(tenant.id, "login.succeeded", account=account, address=address)
     db.session.commit()  # also keeps a re-hash made by verify_password
     return account
 
@@ -149,7 +143,7 @@ def _confirm_registration(
         return
     take_over(account, registration, registered_at)
     revoke_tokens(account, REGISTRATION_LINKS)
-    audit.record(tenant.id, "confirmed", account_id=account.id, address=address)
+    events.emit(tenant.id, "account.email_confirmed", account=account, address=address)
 
 
 def link_account(tenant: Tenant, purposes: tuple[str, ...], secret: str) -> Account | None:
@@ -178,7 +172,8 @@ def set_password_from_link(
     _confirm_registration(tenant, account, registration, registered_at, address)
     account.password_hash = hash_password(password)
     account.password_changed_at = utcnow()
-    audit.record(tenant.id, "password_changed", account_id=account.id, address=address)
+    kind = "account.password_set" if "activate" in purposes else "account.password_changed"
+    events.emit(tenant.id, kind, account=account, address=address)
     revoke_tokens(account)
     end_sessions(account)
     db.session.commit()
@@ -194,7 +189,7 @@ def request_password_reset(
     known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
     if account is None:
-        audit.record_now(tenant.id, "reset_requested", address=address, email=email)
+        events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
     secret = issue_token(account, "reset", settings.reset_hours)
     mail.queue(
@@ -207,7 +202,9 @@ def request_password_reset(
         link=email_link(settings, "auth.reset", token=secret),
         hours=settings.reset_hours,
     )
-    audit.record(tenant.id, "reset_requested", account_id=account.id, address=address, email=email)
+    events.emit(
+        tenant.id, "password.reset_requested", account=account, address=address, email=email
+    )
     db.session.commit()
     mail.deliver_queued()
 
@@ -224,7 +221,7 @@ def resend_confirmation(
     # The link is for the newest registration of the address (whoever asks
     # again means that one; an older one's links stay as they are).
     send_confirmation(tenant, settings, account, newest_registration(account))
-    audit.record(tenant.id, "confirmation_resent", account_id=account.id, address=address)
+    events.emit(tenant.id, "confirmation_resent", account=account, address=address)
     db.session.commit()
     mail.deliver_queued()
 

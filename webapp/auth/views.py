@@ -6,7 +6,7 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
+from .. import events
 from ..embedding import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
@@ -81,7 +81,7 @@ def logout():
     if current_user.is_authenticated:
         account = current_user._get_current_object()
         end_sessions(account)
-        audit.record(g.tenant.id, "logout", account_id=account.id, address=client_address())
+        events.emit(g.tenant.id, "logout", account=account, address=client_address())
         db.session.commit()
     logout_user()
     session.clear()

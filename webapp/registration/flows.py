@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, mail
+from .. import events, mail
 from ..extensions import db
 from ..forms import legacy_email, normalize_email
 from ..jobs import durable
@@ -120,16 +120,18 @@ def register_customer(
         return
     if existing.email_confirmed_at is not None:
         _send_already_registered(tenant, settings, existing, data.language)
-        audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
+        events.emit(tenant.id, "registration_repeated", account=existing, address=address)
     elif _repeated(existing, data.submission):
         # The same form post arriving twice (a double click): its link is on
         # its way, so no second email.
-        audit.record(tenant.id, "registration_repeated", account_id=existing.id, address=address)
+        events.emit(tenant.id, "registration_repeated", account=existing, address=address)
     else:
         send_confirmation(
             tenant, settings, existing, account_fields(settings, data), data.submission
         )
-        audit.record(tenant.id, "registered", account_id=existing.id, address=address)
+        # Audited only: nothing is registered until this registration's link
+        # is used (its confirmation then tells the utility).
+        events.emit(tenant.id, "registered", account=existing, address=address)
     db.session.commit()
     mail.deliver_queued()
 
@@ -146,9 +148,25 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
         db.session.rollback()
         return
     send_confirmation(tenant, settings, account, submission=data.submission)
-    audit.record(tenant.id, "registered", account_id=account.id, address=address)
+    events.emit(
+        tenant.id,
+        "account.registered",
+        account=account,
+        data=registered_data(settings, account),
+        address=address,
+    )
     db.session.commit()
     mail.deliver_queued()
+
+
+def registered_data(settings: TenantSettings, account: Account) -> dict:
+    """What account.registered tells the utility besides the account."""
+    data = {"profile": settings.profile, "language": account.language}
+    if account.is_business:
+        data.update(company_code=account.company_code, contract_number=account.contract_number)
+    else:
+        data.update(invoices_by_email=account.invoices_by_email, sms_consent=account.sms_consent)
+    return data
 
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:

@@ -1,0 +1,106 @@
+"""One door per business fact: `emit` writes the audit row and one webhook
+delivery per subscribed endpoint, in the caller's transaction, so the fact,
+its audit row and its webhooks are committed together or not at all (the
+transactional outbox, as for mail). The worker sends the deliveries; nothing
+here talks to the network.
+
+A fact is named by its webhook type (dotted, see TYPES), or, for what only the
+audit log keeps (a logout, a repeated registration, a save that changed
+nothing), by its audit name (audit.EVENTS)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import audit, logs, webhooks
+from .extensions import db
+from .models import Account
+
+# Webhook type -> the audit event it is recorded as. The audit names are those
+# the audit log always had; password_set (an activation link) stays
+# "password_changed" there.
+TYPES = {
+    "account.registered": "registered",
+    "account.email_confirmed": "confirmed",
+    "account.password_set": "password_changed",
+    "login.succeeded": "login_succeeded",
+    "login.failed": "login_failed",
+    "account.password_changed": "password_changed",
+    "password.reset_requested": "reset_requested",
+    "account.preferences_changed": "preferences_changed",
+    "account.details_changed": "details_changed",
+}
+# Audited, never sent: the audit names with no webhook type.
+AUDIT_ONLY = (
+    "registered",  # a registration of an unconfirmed address, until its link is used
+    "registration_repeated",
+    "logout",
+    "confirmation_resent",
+    "qa_mail_read",
+)
+# Facts whose webhook is about an account: without one (a reset asked for an
+# unknown address) only the audit row is written. A failed login is sent either
+# way: a burst of them is what a utility's monitoring wants to see.
+ACCOUNT_OPTIONAL = ("login.failed",)
+
+ACTOR_RE = re.compile(r"customer|system|staff:[0-9]{1,18}")
+
+
+def emit(
+    tenant_id: int,
+    type: str,
+    *,
+    account: Account | None = None,
+    account_id: int | None = None,
+    actor: str = "customer",
+    data: dict[str, Any] | None = None,
+    address: str | None = None,
+    email: str | None = None,
+) -> None:
+    """Record the fact `type` in the current transaction (the caller commits it
+    with the change it describes): its audit row, with the actor and the
+    request id, and its webhook deliveries. `data` is what the event's
+    payload carries besides the account (see the README's events table);
+    `address` and `email` go to the audit row only, as audit.record keeps them."""
+    assert type in TYPES or type in audit.EVENTS, type
+    assert ACTOR_RE.fullmatch(actor), actor
+    if account is not None:
+        account_id = account.id
+    audit.record(
+        tenant_id,
+        TYPES.get(type, type),
+        account_id=account_id,
+        address=address,
+        email=email,
+        actor=actor,
+        request_id=logs.request_id(),
+    )
+    if type not in TYPES:
+        return
+    if account is None and account_id is not None:
+        account = db.session.get(Account, account_id)
+    if account is None and type not in ACCOUNT_OPTIONAL:
+        return
+    body = {"account": _account(account), **(data or {})}
+    webhooks.queue(tenant_id, type, body)
+
+
+def emit_now(tenant_id: int, type: str, **kwargs) -> None:
+    """Emit and commit on its own: for facts that change nothing else (a failed
+    login). A failure to write is logged, never shown to the person."""
+    try:
+        emit(tenant_id, type, **kwargs)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("event %s not written", type)
+
+
+def _account(account: Account | None) -> dict[str, Any] | None:
+    if account is None:
+        return None
+    return {"id": account.id, "email": account.email}
