@@ -12,6 +12,7 @@ from ..forms import (
     NAME_KW,
     NEW_PASSWORD_KW,
     PHONE_KW,
+    ContactChoices,
     Email,
     Form,
     MaxLength,
@@ -28,7 +29,6 @@ from ..policy import (
     company_code_checksum_ok,
     normalise_company_code,
     normalise_contract_number,
-    normalise_phone,
 )
 from ..tenants import TenantSettings
 from .flows import contract_is_active
@@ -123,7 +123,7 @@ class BusinessRegistrationForm(_Registration):
                 raise ValidationError(message("CONTRACT_NOT_FOUND"))
 
 
-class ResidentialRegistrationForm(_Registration):
+class ResidentialRegistrationForm(ContactChoices, _Registration):
     """MOKESTA's residential registration, with the password chosen up front."""
 
     email = EmailField(
@@ -148,26 +148,7 @@ class ResidentialRegistrationForm(_Registration):
     def __init__(self, settings: TenantSettings, *args, **kwargs):
         super().__init__(settings, *args, **kwargs)
         self.password.validators = [Required("PASSWORD_REQUIRED"), PasswordRules(settings.password)]
-        if settings.phone == "off":
-            del self.phone
-        if not settings.invoices_by_email:
-            del self.invoices_by_email
-        if not settings.sms or settings.phone == "off":
-            del self.sms_consent
-
-    def validate_phone(self, field):
-        value = field.data or ""
-        if not value:
-            if self.settings.phone == "required":
-                raise StopValidation(message("PHONE_REQUIRED"))
-            if "sms_consent" in self and self.sms_consent.data:
-                raise StopValidation(message("PHONE_NEEDED_FOR_SMS"))
-            field.data = None
-            return
-        normalised = normalise_phone(value)
-        if normalised is None:
-            raise StopValidation(message("PHONE_INVALID"))
-        field.data = normalised
+        self.drop_unasked(settings)
 
 
 def registration_form(settings: TenantSettings, **kwargs):
