@@ -13,7 +13,7 @@ from ..accounts import REGISTRATION_LINKS, create_account, find_account, send_co
 from ..extensions import db
 from ..jobs import durable
 from ..links import email_link
-from ..models import Account, Contract, Tenant, Token, utcnow
+from ..models import Account, Tenant, Token, utcnow
 from ..tenants import TenantSettings
 
 # The same form post (see Registration.submission) arriving again this soon,
@@ -43,23 +43,6 @@ class Registration:
     # A digest of the form post (its CSRF token and fields, without the password):
     # equal for a double click of one form, different for anyone else's.
     submission: str | None = None
-
-
-def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool:
-    """Whether the tenant's registry holds this active contract of this company."""
-    return (
-        db.session.scalar(
-            select(Contract.id)
-            .join(Tenant, Tenant.id == Contract.tenant_id)
-            .where(
-                Tenant.slug == tenant_slug,
-                Contract.contract_number == number,
-                Contract.company_code == company_code,
-                Contract.status == "active",
-            )
-        )
-        is not None
-    )
 
 
 def _decode_registration(args: list) -> list:
@@ -114,24 +97,8 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
 
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:
-    """The account's columns as this registration sets them: every column a
-    registration of either profile writes, so taking over an account leaves
-    nothing of the earlier registration (not its phone, not its consents)."""
-    business = settings.is_business
-    return {
-        "first_name": data.first_name,
-        "last_name": data.last_name,
-        "language": data.language,
-        "password_hash": data.password_hash,
-        "company_code": data.company_code if business else None,
-        "is_customer": data.is_customer if business else None,
-        "contract_number": data.contract_number if business and data.is_customer else None,
-        "phone": None if business else data.phone,
-        "invoices_by_email": False if business else data.invoices_by_email,
-        "sms_consent": False if business else data.sms_consent,
-        "terms_version": None if business else settings.terms_version,
-        "terms_language": None if business else data.language,
-    }
+    """The account's columns as this registration sets them: its profile says."""
+    return settings.profile.account_fields(settings, data)
 
 
 def _repeated(account: Account, submission: str | None) -> bool:
