@@ -13,6 +13,7 @@ from conftest import (
     confirm,
     expected,
     gettext_in,
+    htmx_post,
     link_in,
     login,
     outbox,
@@ -106,8 +107,6 @@ def test_a_third_profile_registers_confirms_and_shows_its_details(water, client)
 
 
 def test_the_live_check_uses_the_profiles_own_rules(water, client):
-    from conftest import htmx_post
-
     answer = htmx_post(
         client,
         "/vandenys/register/check/contract_number",

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
-from wtforms.validators import StopValidation
 
 from webapp.forms import strip
-from webapp.messages import message
-from webapp.policy import normalise_contract_number
+from webapp.profiles import contract_number
 from webapp.profiles.residential import ResidentialProfile, ResidentialRegistrationForm
 
 
@@ -23,13 +21,7 @@ class WaterRegistrationForm(ResidentialRegistrationForm):
     )
 
     def validate_contract_number(self, field):
-        number = normalise_contract_number(field.data)
-        if not number:
-            raise StopValidation(message("CONTRACT_REQUIRED"))
-        contract = self.settings.contract
-        if len(number) > 40 or not contract.matches(number):
-            raise StopValidation(message("CONTRACT_FORMAT", example=contract.example))
-        field.data = number
+        field.data = contract_number(self.settings, field.data)
 
 
 class WaterProfile(ResidentialProfile):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Profile, RegistrationForm
+from .base import Profile, RegistrationForm, contract_number
 
-__all__ = ["MODULES", "Profile", "RegistrationForm", "get", "names"]
+__all__ = ["MODULES", "Profile", "RegistrationForm", "contract_number", "get", "names"]
 
 # The profiles a tenant may name, and the module that defines each. Imported
 # when a tenant first names it, so a profile's module may import anything.

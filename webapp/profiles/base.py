@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
+from wtforms.validators import StopValidation
 
 from ..forms import NAME_KW, Form, MaxLength, PersonName, Required, collapse_spaces
+from ..messages import message
+from ..policy import normalise_contract_number
 
 if TYPE_CHECKING:
     from ..registration.flows import Registration
@@ -34,6 +37,18 @@ class RegistrationForm(Form):
     def __init__(self, settings: TenantSettings, *args, **kwargs):
         self.settings = settings
         super().__init__(*args, **kwargs)
+
+
+def contract_number(settings: TenantSettings, value: str | None) -> str:
+    """A typed contract number as stored, if it has the tenant's format
+    ([contract] in the tenants file); StopValidation with the reason if not."""
+    number = normalise_contract_number(value)
+    if not number:
+        raise StopValidation(message("CONTRACT_REQUIRED"))
+    contract = settings.contract
+    if len(number) > 40 or not contract.matches(number):
+        raise StopValidation(message("CONTRACT_FORMAT", example=contract.example))
+    return number
 
 
 class Profile:

@@ -15,10 +15,9 @@ from ..policy import (
     COMPANY_CODE_RE,
     company_code_checksum_ok,
     normalise_company_code,
-    normalise_contract_number,
 )
 from ..tenants import TenantSettings
-from .base import Profile, RegistrationForm
+from .base import Profile, RegistrationForm, contract_number
 
 YES, NO = "yes", "no"
 
@@ -74,14 +73,8 @@ class BusinessRegistrationForm(RegistrationForm):
         if self.customer is not True:
             field.data = None
             return
-        number = normalise_contract_number(field.data)
-        if not number:
-            raise StopValidation(message("CONTRACT_REQUIRED"))
-        contract = self.settings.contract
-        if len(number) > 40 or not contract.matches(number):
-            raise StopValidation(message("CONTRACT_FORMAT", example=contract.example))
-        field.data = number
-        if contract.registry:
+        number = field.data = contract_number(self.settings, field.data)
+        if self.settings.contract.registry:
             code = normalise_company_code(self.company_code.data or "")
             if company_code_checksum_ok(code) and not contract_is_active(
                 self.settings.slug, number, code
