@@ -50,7 +50,7 @@ def tenants_list():
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
         settings = settings_for(tenant)
         state = "" if tenant.active else " (inactive)"
-        click.echo(f"{tenant.slug}\t{settings.profile.name}\t{settings.product_name}{state}")
+        click.echo(f"{tenant.slug}\t{settings.profile}\t{settings.product_name}{state}")
 
 
 @contracts_cli.command("import")

@@ -52,8 +52,8 @@ class TenantSettings:
     slug: str
     name: str
     product_name: str
-    # The kind of registration (webapp/profiles), named by `profile` in the file.
-    profile: Profile
+    # The name of its profile, as the file says; `kind` is the Profile itself.
+    profile: str
     brand_primary: str
     brand_on_primary: str
     brand_accent: str
@@ -75,6 +75,11 @@ class TenantSettings:
     confirm_hours: int = 24
     reset_hours: int = 1
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def kind(self) -> Profile:
+        """The tenant's registration profile (webapp/profiles)."""
+        return profiles.get(self.profile)
 
     def text(self, texts: dict[str, str]) -> str:
         """The text in the current language, falling back to Lithuanian."""
@@ -170,7 +175,7 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         slug=slug,
         name=_required(data, "name", str, where),
         product_name=_required(data, "product_name", str, where),
-        profile=profile,
+        profile=profile.name,
         brand_primary=colours["primary"],
         brand_on_primary=colours["on_primary"],
         brand_accent=colours["accent"],

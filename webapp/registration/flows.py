@@ -98,7 +98,7 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:
     """The account's columns as this registration sets them: its profile says."""
-    return settings.profile.account_fields(settings, data)
+    return settings.kind.account_fields(settings, data)
 
 
 def _repeated(account: Account, submission: str | None) -> bool:

@@ -6,4 +6,4 @@ from ..tenants import TenantSettings
 
 
 def registration_form(settings: TenantSettings, **kwargs):
-    return settings.profile.form(settings, **kwargs)
+    return settings.kind.form(settings, **kwargs)
