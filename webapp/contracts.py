@@ -311,3 +311,20 @@ def _end_missing(tenant: Tenant, dry_run: bool) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool:
+    """Whether the tenant's registry holds this active contract of this company."""
+    return (
+        db.session.scalar(
+            select(Contract.id)
+            .join(Tenant, Tenant.id == Contract.tenant_id)
+            .where(
+                Tenant.slug == tenant_slug,
+                Contract.contract_number == number,
+                Contract.company_code == company_code,
+                Contract.status == "active",
+            )
+        )
+        is not None
+    )

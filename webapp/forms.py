@@ -4,12 +4,15 @@ per-field validation used by the live (htmx) checks."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, abort, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from markupsafe import Markup, escape
-from wtforms import Field
+from wtforms import Field, PasswordField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets.core import Input, clean_key
 
@@ -21,7 +24,11 @@ from .policy import (
     imitates_latin,
     is_encoded_word,
     name_acceptable,
+    normalise_phone,
 )
+
+if TYPE_CHECKING:
+    from .tenants import TenantSettings
 
 # What a browser's form sends. Flask-WTF would also read a JSON body as the
 # form (with the CSRF token in a header), which nothing else here reads the
@@ -240,3 +247,52 @@ CURRENT_PASSWORD_KW = {
     "autocapitalize": "none",
 }
 PHONE_KW = {"autocomplete": "tel", "inputmode": "tel"}
+
+
+class NewPasswordForm(Form):
+    """'Set new password', from an activation or reset link."""
+
+    password = PasswordField(_l("New password"), render_kw=NEW_PASSWORD_KW)
+    password2 = PasswordField(
+        _l("Repeat new password"),
+        validators=[Required("PASSWORD_REPEAT_REQUIRED"), SameAs("password")],
+        render_kw=NEW_PASSWORD_KW,
+    )
+
+    def __init__(self, policy: PasswordPolicy, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+        self.password.validators = [Required("PASSWORD_NEW_REQUIRED"), PasswordRules(policy)]
+
+
+class ContactChoices:
+    """The phone and the invoice and SMS choices as a tenant asks for them
+    (its registration.phone, invoices_by_email and sms settings), for every form
+    that has them: the residential registration and the account page. The form
+    declares the fields `phone`, `invoices_by_email` and `sms_consent` in its
+    own order, sets `self.settings` and calls `drop_unasked` in __init__."""
+
+    settings: TenantSettings
+
+    def drop_unasked(self, settings: TenantSettings) -> None:
+        """Remove the fields this tenant does not ask for."""
+        if settings.phone == "off":
+            del self.phone
+        if not settings.invoices_by_email:
+            del self.invoices_by_email
+        if not settings.sms or settings.phone == "off":
+            del self.sms_consent
+
+    def validate_phone(self, field):
+        value = field.data or ""
+        if not value:
+            if self.settings.phone == "required":
+                raise StopValidation(message("PHONE_REQUIRED"))
+            if "sms_consent" in self and self.sms_consent.data:
+                raise StopValidation(message("PHONE_NEEDED_FOR_SMS"))
+            field.data = None
+            return
+        normalised = normalise_phone(value)
+        if normalised is None:
+            raise StopValidation(message("PHONE_INVALID"))
+        field.data = normalised

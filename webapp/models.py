@@ -98,10 +98,6 @@ class Account(UserMixin, db.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @property
-    def is_business(self) -> bool:
-        return self.company_code is not None
-
     def get_id(self) -> str:
         return f"{self.tenant_id}:{self.id}:{self.session_epoch}"
 

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.sansio.utils import host_is_trusted
 
+from . import profiles
 from .contrast import brand_contrast_problems
 from .extensions import db
 from .models import Tenant
 from .policy import PasswordPolicy
+from .profiles import Profile
 
-PROFILES = ("business", "residential")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 PHONE_MODES = ("off", "optional", "required")
@@ -52,6 +53,7 @@ class TenantSettings:
     slug: str
     name: str
     product_name: str
+    # The name of its profile, as the file says; `kind` is the Profile itself.
     profile: str
     brand_primary: str
     brand_on_primary: str
@@ -79,8 +81,9 @@ class TenantSettings:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
-    def is_business(self) -> bool:
-        return self.profile == "business"
+    def kind(self) -> Profile:
+        """The tenant's registration profile (webapp/profiles)."""
+        return profiles.get(self.profile)
 
     def text(self, texts: dict[str, str]) -> str:
         """The text in the current language, falling back to Lithuanian."""
@@ -94,9 +97,9 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
     where = f"tenant {slug!r}"
     if not SLUG_RE.match(slug):
         raise TenantDataError(f"{where}: slug must be 2-40 lower-case letters, digits or '-'.")
-    profile = _required(data, "profile", str)
-    if profile not in PROFILES:
-        raise TenantDataError(f"{where}: profile must be one of {', '.join(PROFILES)}.")
+    profile = profiles.get(_required(data, "profile", str))
+    if profile is None:
+        raise TenantDataError(f"{where}: profile must be one of {', '.join(profiles.names())}.")
     brand = data.get("brand", {})
     colours = {
         key: brand.get(key, default)
@@ -118,17 +121,17 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         raise TenantDataError(f"{where}: password: {exc}") from exc
 
     registration = data.get("registration", {})
-    phone = registration.get("phone", "optional" if profile == "residential" else "off")
+    phone = registration.get("phone", profile.defaults["phone"])
     if phone not in PHONE_MODES:
         raise TenantDataError(
             f"{where}: registration.phone must be one of {', '.join(PHONE_MODES)}."
         )
 
     contract = None
-    if profile == "business":
+    if profile.needs_contract:
         spec = data.get("contract")
         if not isinstance(spec, dict):
-            raise TenantDataError(f"{where}: a business tenant needs a [contract] table.")
+            raise TenantDataError(f"{where}: a {profile.name} tenant needs a [contract] table.")
         pattern = _required(spec, "pattern", str, where)
         try:
             re.compile(pattern)
@@ -178,7 +181,7 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         slug=slug,
         name=_required(data, "name", str, where),
         product_name=_required(data, "product_name", str, where),
-        profile=profile,
+        profile=profile.name,
         brand_primary=colours["primary"],
         brand_on_primary=colours["on_primary"],
         brand_accent=colours["accent"],
@@ -190,8 +193,10 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         terms_text=terms_text,
         intro=data.get("intro", {}),
         phone=phone,
-        invoices_by_email=bool(registration.get("invoices_by_email", profile == "residential")),
-        sms=bool(registration.get("sms", profile == "residential")),
+        invoices_by_email=bool(
+            registration.get("invoices_by_email", profile.defaults["invoices_by_email"])
+        ),
+        sms=bool(registration.get("sms", profile.defaults["sms"])),
         contract=contract,
         embed_origins=origins,
         public_url=public_url.rstrip("/") if public_url else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import events, mail
-from ..auth.flows import end_sessions
+from ..accounts import end_sessions
 from ..extensions import db
 from ..models import Account, Tenant, utcnow
 from ..security import hash_password, revoke_tokens, verify_password

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from .. import events, mail
+from ..accounts import (
+    confirm_registration,
+    end_sessions,
+    find_account,
+    newest_registration,
+    send_confirmation,
+)
 from ..extensions import db
 from ..jobs import durable
 from ..links import email_link
 from ..models import Account, Tenant, utcnow
-from ..registration.flows import (
-    REGISTRATION_LINKS,
-    find_account,
-    newest_registration,
-    send_confirmation,
-    take_over,
-)
 from ..security import (
     consume_token,
     find_token,
@@ -57,16 +56,6 @@ def authenticate(
     events.emit(tenant.id, "login.succeeded", account=account, address=address)
     db.session.commit()  # also keeps a re-hash made by verify_password
     return account
-
-
-def end_sessions(account: Account) -> None:
-    """Every session of the account stops working, on every instance."""
-    db.session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(session_epoch=Account.session_epoch + 1)
-    )
-    db.session.refresh(account)
 
 
 class Confirmation(enum.Enum):
@@ -112,38 +101,13 @@ def confirm_email(
     account = token.account
     registration, registered_at = token.registration, token.created_at
     if token_usable(token) and consume_token(token):
-        _confirm_registration(tenant, account, registration, registered_at, address)
+        confirm_registration(tenant, account, registration, registered_at, address)
         db.session.commit()
         return Confirmation.CONFIRMED, account
     db.session.rollback()
     if account.email_confirmed_at is not None:
         return Confirmation.ALREADY, account
     return Confirmation.INVALID, None
-
-
-def _confirm_registration(
-    tenant: Tenant,
-    account: Account,
-    registration: dict | None,
-    registered_at: datetime,
-    address: str | None,
-) -> None:
-    """The one door by which an address becomes confirmed, by the link just
-    used (which carried `registration`). The first link used wins the
-    unconfirmed account (a conditional UPDATE: of two links used at once, one
-    does), writes its registration onto it, and ends the other registrations'
-    links: whatever an earlier unconfirmed registration of the address typed
-    (a password, a phone, consents) is gone with them."""
-    won = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.email_confirmed_at.is_(None))
-        .values(email_confirmed_at=utcnow())
-    )
-    if won.rowcount != 1:
-        return
-    take_over(account, registration, registered_at)
-    revoke_tokens(account, REGISTRATION_LINKS)
-    events.emit(tenant.id, "account.email_confirmed", account=account, address=address)
 
 
 def link_account(tenant: Tenant, purposes: tuple[str, ...], secret: str) -> Account | None:
@@ -169,7 +133,7 @@ def set_password_from_link(
         db.session.rollback()
         return None
     account = token.account
-    _confirm_registration(tenant, account, registration, registered_at, address)
+    confirm_registration(tenant, account, registration, registered_at, address)
     account.password_hash = hash_password(password)
     account.password_changed_at = utcnow()
     kind = "account.password_set" if "activate" in purposes else "account.password_changed"

@@ -5,18 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
 
-from ..forms import (
-    CURRENT_PASSWORD_KW,
-    EMAIL_KW,
-    NEW_PASSWORD_KW,
-    Form,
-    MaxLength,
-    PasswordRules,
-    Required,
-    SameAs,
-    strip,
-)
-from ..policy import PASSWORD_CEILING, PasswordPolicy
+from ..forms import CURRENT_PASSWORD_KW, EMAIL_KW, Form, MaxLength, Required, strip
+from ..forms import NewPasswordForm as NewPasswordForm  # the link pages' form
+from ..policy import PASSWORD_CEILING
 
 
 class LoginForm(Form):
@@ -47,19 +38,3 @@ class EmailForm(Form):
 
 class LinkForm(Form):
     """The button of an emailed link's page: nothing but its CSRF token."""
-
-
-class NewPasswordForm(Form):
-    """'Set new password', from an activation or reset link."""
-
-    password = PasswordField(_l("New password"), render_kw=NEW_PASSWORD_KW)
-    password2 = PasswordField(
-        _l("Repeat new password"),
-        validators=[Required("PASSWORD_REPEAT_REQUIRED"), SameAs("password")],
-        render_kw=NEW_PASSWORD_KW,
-    )
-
-    def __init__(self, policy: PasswordPolicy, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.policy = policy
-        self.password.validators = [Required("PASSWORD_NEW_REQUIRED"), PasswordRules(policy)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, request
 
+from ..accounts import confirmed_since
 from ..embedding import read_registration_ticket
 from ..extensions import limiter
 from ..limits import setting
-from ..registration.flows import confirmed_since
 
 bp = Blueprint("embed", __name__, url_prefix="/<tenant:tenant>")
 

@@ -1,4 +1,4 @@
-"""Registration: the two profiles (business, residential), live checks, and the
+"""Registration: the pages of every profile (webapp/profiles), live checks, and the
 'check your email' page."""
 
 from flask import Blueprint

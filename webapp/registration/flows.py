@@ -4,18 +4,16 @@ one transaction, and answer the same whether or not the email is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import events, mail
+from ..accounts import REGISTRATION_LINKS, create_account, find_account, send_confirmation
 from ..extensions import db
-from ..forms import legacy_email, normalize_email
 from ..jobs import durable
 from ..links import email_link
-from ..models import Account, Contract, Tenant, Token, utcnow
-from ..security import issue_token
+from ..models import Account, Tenant, Token, utcnow
 from ..tenants import TenantSettings
 
 # The same form post (see Registration.submission) arriving again this soon,
@@ -23,8 +21,6 @@ from ..tenants import TenantSettings
 # double click, a reloaded POST): its confirmation link is on its way, so no
 # second email.
 REPEAT_SECONDS = 60
-# The links that confirm a registration (and may carry one, see models.Token).
-REGISTRATION_LINKS = ("confirm", "activate")
 
 
 @dataclass
@@ -49,50 +45,6 @@ class Registration:
     submission: str | None = None
 
 
-def contract_is_active(tenant_slug: str, number: str, company_code: str) -> bool:
-    """Whether the tenant's registry holds this active contract of this company."""
-    return (
-        db.session.scalar(
-            select(Contract.id)
-            .join(Tenant, Tenant.id == Contract.tenant_id)
-            .where(
-                Tenant.slug == tenant_slug,
-                Contract.contract_number == number,
-                Contract.company_code == company_code,
-                Contract.status == "active",
-            )
-        )
-        is not None
-    )
-
-
-def find_account(tenant: Tenant, email: str) -> Account | None:
-    """The tenant's account with this address, in whichever spelling it is typed
-    (upper case, a Unicode or a punycode domain): see `normalize_email`."""
-    # Login, forgot and resend take any text; PostgreSQL refuses a NUL in a query
-    # parameter, and no stored (validated) address contains one.
-    if "\x00" in email:
-        return None
-    canonical = normalize_email(email)
-    if canonical is None:
-        return None
-    # Accounts of the first release were stored with a Unicode domain; the
-    # canonical spelling wins should both exist.
-    spellings = {canonical, legacy_email(email) or canonical}
-    found = db.session.scalars(
-        select(Account).where(Account.tenant_id == tenant.id, Account.email.in_(spellings))
-    ).all()
-    return next((a for a in found if a.email == canonical), found[0] if found else None)
-
-
-def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:
-    """Whether the tenant's account with this email was confirmed after `since`
-    (the moment of a registration)."""
-    account = find_account(tenant, email)
-    confirmed = account.email_confirmed_at if account is not None else None
-    return confirmed is not None and confirmed > since
-
-
 def _decode_registration(args: list) -> list:
     data, *rest = args
     return [Registration(**data), *rest]
@@ -113,7 +65,7 @@ def register_customer(
     another person's address, with a password of their own, hoping the owner or
     a mail scanner opens the link). So a new registration of it gets a link of
     its own that carries its data; using that link makes the account the new
-    registration's and ends every other link (auth/flows.py _confirm_registration)."""
+    registration's and ends every other link (accounts.confirm_registration)."""
     existing = find_account(tenant, data.email)
     if existing is None:
         _create_account(tenant, settings, data, address)
@@ -137,15 +89,8 @@ def register_customer(
 
 
 def _create_account(tenant, settings, data: Registration, address: str | None) -> None:
-    now = utcnow()
-    account = Account(tenant_id=tenant.id, email=data.email, **account_fields(settings, data))
-    _stamp(account, now)
-    db.session.add(account)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # A double click, or two tabs: the other request created the account.
-        db.session.rollback()
+    account = create_account(tenant, data.email, account_fields(settings, data), utcnow())
+    if account is None:
         return
     send_confirmation(tenant, settings, account, submission=data.submission)
     events.emit(
@@ -162,97 +107,13 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
 def registered_data(settings: TenantSettings, account: Account) -> dict:
     """What account.registered tells the utility besides the account."""
     data = {"profile": settings.profile, "language": account.language}
-    if account.is_business:
-        data.update(company_code=account.company_code, contract_number=account.contract_number)
-    else:
-        data.update(invoices_by_email=account.invoices_by_email, sms_consent=account.sms_consent)
+    data.update(settings.kind.event_data(account))
     return data
 
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:
-    """The account's columns as this registration sets them: every column a
-    registration of either profile writes, so taking over an account leaves
-    nothing of the earlier registration (not its phone, not its consents)."""
-    business = settings.is_business
-    return {
-        "first_name": data.first_name,
-        "last_name": data.last_name,
-        "language": data.language,
-        "password_hash": data.password_hash,
-        "company_code": data.company_code if business else None,
-        "is_customer": data.is_customer if business else None,
-        "contract_number": data.contract_number if business and data.is_customer else None,
-        "phone": None if business else data.phone,
-        "invoices_by_email": False if business else data.invoices_by_email,
-        "sms_consent": False if business else data.sms_consent,
-        "terms_version": None if business else settings.terms_version,
-        "terms_language": None if business else data.language,
-    }
-
-
-def _stamp(account: Account, at: datetime) -> None:
-    """The times that go with the fields: when the password was set and the
-    terms accepted (the moment of the registration)."""
-    account.password_changed_at = at if account.password_hash else None
-    account.terms_accepted_at = at if account.terms_version else None
-
-
-def take_over(account: Account, registration: dict | None, registered_at: datetime) -> None:
-    """Write the registration a confirmation link carried onto its account (the
-    caller has just used the link and won the account's confirmation). The
-    first registration's link carries nothing: the account holds its data."""
-    if registration is None:
-        return
-    for name, value in registration.items():
-        setattr(account, name, value)
-    _stamp(account, registered_at)
-
-
-def send_confirmation(
-    tenant: Tenant,
-    settings: TenantSettings,
-    account: Account,
-    registration: dict | None = None,
-    submission: str | None = None,
-) -> None:
-    """Queue the confirmation link, for the account's own data or for the
-    `registration` it carries. A business account has no password yet, so its
-    link leads to 'set a new password'; a residential one's confirms the address."""
-    details = registration or {
-        "first_name": account.first_name,
-        "language": account.language,
-        "password_hash": account.password_hash,
-    }
-    purpose = "activate" if details["password_hash"] is None else "confirm"
-    secret = issue_token(account, purpose, settings.confirm_hours, registration, submission)
-    endpoint = "auth.activate" if purpose == "activate" else "auth.confirm"
-    mail.queue(
-        tenant,
-        settings,
-        purpose,
-        account.email,
-        details["language"],
-        account=account,
-        name=details["first_name"],
-        link=email_link(settings, endpoint, token=secret),
-        hours=settings.confirm_hours,
-    )
-
-
-def newest_registration(account: Account) -> dict | None:
-    """What the newest open confirmation link of the account carries (None: the
-    account's own data), for 'send the confirmation email again'."""
-    token = db.session.scalar(
-        select(Token)
-        .where(
-            Token.account_id == account.id,
-            Token.purpose.in_(REGISTRATION_LINKS),
-            Token.used_at.is_(None),
-        )
-        .order_by(Token.id.desc())
-        .limit(1)
-    )
-    return token.registration if token is not None else None
+    """The account's columns as this registration sets them: its profile says."""
+    return settings.kind.account_fields(settings, data)
 
 
 def _repeated(account: Account, submission: str | None) -> bool:

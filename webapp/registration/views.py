@@ -138,7 +138,7 @@ def check_field(field: str):
 def customer():
     """The 'are you our customer?' toggle (htmx): the contract region in its new state."""
     form = _form()
-    if not current_settings().is_business:
+    if "is_customer" not in form:
         abort(404)
     return render("registration/_contract.html", form=form)
 

@@ -1,0 +1,175 @@
+"""The accounts core the features stand on: look an account up, create it,
+send and use its confirmation, end its sessions. `registration`, `auth` and
+`account` call this module; none of them imports another's flows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import events, mail
+from .extensions import db
+from .forms import legacy_email, normalize_email
+from .links import email_link
+from .models import Account, Tenant, Token, utcnow
+from .security import issue_token, revoke_tokens
+from .tenants import TenantSettings
+
+# The links that confirm a registration (and may carry one, see models.Token).
+REGISTRATION_LINKS = ("confirm", "activate")
+
+
+# Look up
+
+
+def find_account(tenant: Tenant, email: str) -> Account | None:
+    """The tenant's account with this address, in whichever spelling it is typed
+    (upper case, a Unicode or a punycode domain): see `normalize_email`."""
+    # Login, forgot and resend take any text; PostgreSQL refuses a NUL in a query
+    # parameter, and no stored (validated) address contains one.
+    if "\x00" in email:
+        return None
+    canonical = normalize_email(email)
+    if canonical is None:
+        return None
+    # Accounts of the first release were stored with a Unicode domain; the
+    # canonical spelling wins should both exist.
+    spellings = {canonical, legacy_email(email) or canonical}
+    found = db.session.scalars(
+        select(Account).where(Account.tenant_id == tenant.id, Account.email.in_(spellings))
+    ).all()
+    return next((a for a in found if a.email == canonical), found[0] if found else None)
+
+
+def confirmed_since(tenant: Tenant, email: str, since: datetime) -> bool:
+    """Whether the tenant's account with this email was confirmed after `since`
+    (the moment of a registration)."""
+    account = find_account(tenant, email)
+    confirmed = account.email_confirmed_at if account is not None else None
+    return confirmed is not None and confirmed > since
+
+
+# Create
+
+
+def create_account(tenant: Tenant, email: str, fields: dict, at: datetime) -> Account | None:
+    """Add the account with these columns (see Profile.account_fields), flushed;
+    None when another request has just created it (a double click, two tabs)."""
+    account = Account(tenant_id=tenant.id, email=email, **fields)
+    stamp(account, at)
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A double click, or two tabs: the other request created the account.
+        db.session.rollback()
+        return None
+    return account
+
+
+def stamp(account: Account, at: datetime) -> None:
+    """The times that go with the fields: when the password was set and the
+    terms accepted (the moment of the registration)."""
+    account.password_changed_at = at if account.password_hash else None
+    account.terms_accepted_at = at if account.terms_version else None
+
+
+# Confirm
+
+
+def send_confirmation(
+    tenant: Tenant,
+    settings: TenantSettings,
+    account: Account,
+    registration: dict | None = None,
+    submission: str | None = None,
+) -> None:
+    """Queue the confirmation link, for the account's own data or for the
+    `registration` it carries. A business account has no password yet, so its
+    link leads to 'set a new password'; a residential one's confirms the address."""
+    details = registration or {
+        "first_name": account.first_name,
+        "language": account.language,
+        "password_hash": account.password_hash,
+    }
+    purpose = "activate" if details["password_hash"] is None else "confirm"
+    secret = issue_token(account, purpose, settings.confirm_hours, registration, submission)
+    endpoint = "auth.activate" if purpose == "activate" else "auth.confirm"
+    mail.queue(
+        tenant,
+        settings,
+        purpose,
+        account.email,
+        details["language"],
+        account=account,
+        name=details["first_name"],
+        link=email_link(settings, endpoint, token=secret),
+        hours=settings.confirm_hours,
+    )
+
+
+def newest_registration(account: Account) -> dict | None:
+    """What the newest open confirmation link of the account carries (None: the
+    account's own data), for 'send the confirmation email again'."""
+    token = db.session.scalar(
+        select(Token)
+        .where(
+            Token.account_id == account.id,
+            Token.purpose.in_(REGISTRATION_LINKS),
+            Token.used_at.is_(None),
+        )
+        .order_by(Token.id.desc())
+        .limit(1)
+    )
+    return token.registration if token is not None else None
+
+
+def take_over(account: Account, registration: dict | None, registered_at: datetime) -> None:
+    """Write the registration a confirmation link carried onto its account (the
+    caller has just used the link and won the account's confirmation). The
+    first registration's link carries nothing: the account holds its data."""
+    if registration is None:
+        return
+    for name, value in registration.items():
+        setattr(account, name, value)
+    stamp(account, registered_at)
+
+
+def confirm_registration(
+    tenant: Tenant,
+    account: Account,
+    registration: dict | None,
+    registered_at: datetime,
+    address: str | None,
+) -> None:
+    """The one door by which an address becomes confirmed, by the link just
+    used (which carried `registration`). The first link used wins the
+    unconfirmed account (a conditional UPDATE: of two links used at once, one
+    does), writes its registration onto it, and ends the other registrations'
+    links: whatever an earlier unconfirmed registration of the address typed
+    (a password, a phone, consents) is gone with them."""
+    won = db.session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.email_confirmed_at.is_(None))
+        .values(email_confirmed_at=utcnow())
+    )
+    if won.rowcount != 1:
+        return
+    take_over(account, registration, registered_at)
+    revoke_tokens(account, REGISTRATION_LINKS)
+    events.emit(tenant.id, "account.email_confirmed", account=account, address=address)
+
+
+# Change
+
+
+def end_sessions(account: Account) -> None:
+    """Every session of the account stops working, on every instance."""
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(session_epoch=Account.session_epoch + 1)
+    )
+    db.session.refresh(account)
