@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField
 
 from ..forms import (
     CURRENT_PASSWORD_KW,
@@ -32,6 +32,9 @@ class LoginForm(Form):
         validators=[Required("PASSWORD_REQUIRED"), MaxLength(PASSWORD_CEILING)],
         render_kw=CURRENT_PASSWORD_KW,
     )
+    # The page to return to after login; checked by the view (sessions.safe_next),
+    # never validated here, so a bad value is dropped instead of shown as an error.
+    next = HiddenField()
 
 
 class EmailForm(Form):
