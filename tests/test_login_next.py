@@ -34,6 +34,8 @@ HOSTILE = [
     "/\r\n/evil.example",
     " //evil.example",
     "/velzio/%0d%0aSet-Cookie:%20x=1",
+    "/velzio/account/?x=\r\nSet-Cookie:x=1",
+    "/velzio/account/?x=a b",
     "/velzio/\\evil.example",
     "/velzio/%5C..%5C..%5Celektrum/account/",
     "/velzio/../elektrum/account/",
