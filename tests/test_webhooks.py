@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK, link_in, login, logout, outbox, submit
+from conftest import ELEKTRUM_OK, VELZIO_OK, confirm, link_in, login, logout, outbox, submit
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -162,7 +162,7 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
     add(app, receiver.url, receiver.secret, tenant="elektrum")
     email = VELZIO_OK["email"]
     assert submit(client, "/velzio/register", VELZIO_OK).status_code == 303
-    assert client.get(link_in(outbox(app, email)[-1], "/confirm/")).status_code == 303
+    assert confirm(client, link_in(outbox(app, email)[-1], "/confirm/")).status_code == 303
     login(client, "velzio", email, "Wrong1234")
     login(client, "velzio", "stranger@example.com", "Wrong1234")
     login(client, "velzio", email, VELZIO_OK["password"])
@@ -196,6 +196,8 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
         ("elektrum", "account.registered", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.email_confirmed", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.password_set", ELEKTRUM_OK["email"]): 1,
+        # The password set from the activation link logs in.
+        ("elektrum", "login.succeeded", ELEKTRUM_OK["email"]): 1,
     }
     seen = Counter(
         (
@@ -218,6 +220,12 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
     preferences = by_type["account.preferences_changed"]["data"]
     assert preferences["changed"] == {"sms_consent": True}
     assert by_type["account.details_changed"]["data"]["changed"] == {"phone": "+37061234568"}
+    methods = {
+        r["payload"]["tenant"]: r["payload"]["data"]["method"]
+        for r in receiver.requests
+        if r["payload"]["type"] == "login.succeeded"
+    }
+    assert methods == {"velzio": "password", "elektrum": "activation"}
     # Nothing a receiver could log in with.
     assert "Slapta123" not in json.dumps([r["payload"] for r in receiver.requests])
 
@@ -230,7 +238,7 @@ def test_an_endpoint_receives_only_its_event_types(client, app, receiver):
     add(app, receiver.url, receiver.secret, events="account.registered,account.email_confirmed")
     email = VELZIO_OK["email"]
     submit(client, "/velzio/register", VELZIO_OK)
-    client.get(link_in(outbox(app, email)[-1], "/confirm/"))
+    confirm(client, link_in(outbox(app, email)[-1], "/confirm/"))
     login(client, "velzio", email, VELZIO_OK["password"])
     deliver(app)
     assert receiver.types() == ["account.registered", "account.email_confirmed"]
@@ -406,7 +414,7 @@ def test_order_per_account_is_not_kept_across_retries(client, app, receiver):
     receiver.mode = "500"
     deliver(app)
     receiver.mode = "ok"
-    client.get(link_in(outbox(app, email)[-1], "/confirm/"))
+    confirm(client, link_in(outbox(app, email)[-1], "/confirm/"))
     deliver(app)
     time_passes(app)
     deliver(app)

@@ -24,7 +24,7 @@ from flask import Flask, Response, current_app, flash, g, redirect, session, url
 from flask_login import login_user
 from sqlalchemy import select
 
-from .. import audit
+from .. import events
 from ..extensions import db
 from ..htmx import hx_redirect, wants_fragment
 from ..messages import message
@@ -188,11 +188,15 @@ def renew_session(account: Account) -> None:
 
 
 def _record_login(account: Account, method: str, address: str | None) -> None:
-    # The one place a login is recorded. The audit row has no field for the
-    # method yet; with events.emit it becomes
-    # events.emit(account.tenant_id, "login.succeeded", account=account,
-    #             data={"method": method}, address=address).
-    audit.record(account.tenant_id, "login_succeeded", account_id=account.id, address=address)
+    # The one place a login is recorded: its audit row and its webhook, which
+    # says how the person logged in (the audit row has no field for it).
+    events.emit(
+        account.tenant_id,
+        "login.succeeded",
+        account=account,
+        data={"method": method},
+        address=address,
+    )
 
 
 def _go(location: str) -> Response:
