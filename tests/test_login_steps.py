@@ -205,6 +205,9 @@ def test_a_half_done_login_counts_at_its_own_tenant_only(client, stepped):
 def test_the_step_page_without_a_login_asks_to_log_in(client, stepped):
     response = client.get("/velzio/step-code/")
     assert response.status_code == 303 and response.headers["Location"] == "/velzio/"
+    html = client.get("/velzio/").get_data(as_text=True)
+    assert expected(stepped, "LOGIN_REQUIRED") in html
+    assert expected(stepped, "LOGIN_STEP_EXPIRED") not in html
 
 
 def test_a_reset_link_logs_in_through_the_step(client, stepped):

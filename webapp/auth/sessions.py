@@ -27,6 +27,7 @@ from sqlalchemy import select
 from .. import events
 from ..extensions import db
 from ..htmx import hx_redirect, wants_fragment
+from ..limits import client_address
 from ..messages import message
 from ..models import Account
 
@@ -88,14 +89,12 @@ def safe_next(value: Any, tenant_slug: str) -> str | None:
     return value
 
 
-def complete_login(
-    account: Account, method: str, *, next_url: str | None = None, address: str | None = None
-) -> Response:
+def complete_login(account: Account, method: str, *, next_url: str | None = None) -> Response:
     """End a login whose first step (`method`) has been passed: the answer that
     leads to the next step's page, or, when no step is left, the logged-in
     session and the way to `next_url` (checked again here) or the account page."""
     assert method in METHODS, method
-    return _continue(account, method, next_url, done=(), address=address)
+    return _continue(account, method, next_url, done=())
 
 
 def _continue(
@@ -103,13 +102,12 @@ def _continue(
     method: str,
     next_url: str | None,
     done: tuple[str, ...],
-    address: str | None,
     started_at: float | None = None,
 ) -> Response:
     step = next((s for s in _steps() if s.name not in done and s.applies(account)), None)
     if step is None:
         renew_session(account)
-        _record_login(account, method, address)
+        _record_login(account, method)
         db.session.commit()
         target = safe_next(next_url, g.tenant.slug) or url_for("account.home")
         return _go(target)
@@ -152,7 +150,7 @@ def pending_login(step: str) -> Account | None:
     )
 
 
-def finish_pending_login(step: str, address: str | None = None) -> Response:
+def finish_pending_login(step: str) -> Response:
     """Called by `step`'s page once the person has passed it: the next step's
     page, or the completed login. A half-done login that has expired (or is not
     at this step) is dropped, and the person is asked to log in again."""
@@ -166,16 +164,16 @@ def finish_pending_login(step: str, address: str | None = None) -> Response:
         pending["method"],
         pending.get("next"),
         done=done,
-        address=address,
         started_at=pending["started_at"],
     )
 
 
 def abandon_pending_login() -> Response:
     """Drop a half-done login and ask the person to log in again, with the page
-    they were going to kept."""
+    they were going to kept. A step's page opened with no login under way
+    asks to log in, as any page that needs one does."""
     pending = session.pop(PENDING_KEY, None) or {}
-    flash(message("LOGIN_STEP_EXPIRED"), "info")
+    flash(message("LOGIN_STEP_EXPIRED" if pending else "LOGIN_REQUIRED"), "info")
     next_url = safe_next(pending.get("next"), g.tenant.slug)
     return _go(url_for("auth.login", next=next_url) if next_url else url_for("auth.login"))
 
@@ -187,7 +185,7 @@ def renew_session(account: Account) -> None:
     login_user(account)
 
 
-def _record_login(account: Account, method: str, address: str | None) -> None:
+def _record_login(account: Account, method: str) -> None:
     # The one place a login is recorded: its audit row and its webhook, which
     # says how the person logged in (the audit row has no field for it).
     events.emit(
@@ -195,7 +193,7 @@ def _record_login(account: Account, method: str, address: str | None) -> None:
         "login.succeeded",
         account=account,
         data={"method": method},
-        address=address,
+        address=client_address(),
     )
 
 

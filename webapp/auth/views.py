@@ -66,9 +66,7 @@ def login():
             error = message("LOGIN_UNCONFIRMED")
             session["resend_email"] = form.email.data
         else:
-            return complete_login(
-                account, "password", next_url=form.next.data, address=client_address()
-            )
+            return complete_login(account, "password", next_url=form.next.data)
     elif not form.is_submitted():
         form.email.data = session.pop("login_email", None)
     failed = bool(error or form.errors)
@@ -125,7 +123,7 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
         if account is None:
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
         method = "activation" if purposes == ("activate",) else "reset"
-        response = complete_login(account, method, address=client_address())
+        response = complete_login(account, method)
         flash(message("PASSWORD_SET"), "success")  # after the session is renewed
         return response
     return render(template, 422 if form.errors else 200, form=form, account=account)
