@@ -88,13 +88,19 @@ def test_repeated_registration_and_resend_are_recorded(client, app):
     ]
 
 
-def test_business_activation_records_confirmation_and_password(client, app):
+def test_business_activation_records_confirmation_password_and_login(client, app):
     from conftest import ELEKTRUM_OK
 
     assert submit(client, "/elektrum/register", ELEKTRUM_OK).status_code == 303
     link = link_in(outbox(app, ELEKTRUM_OK["email"])[-1], "/activate/")
     submit(client, link, {"password": "Elektra123", "password2": "Elektra123"})
-    assert [kind for kind, _, _ in events(app)] == ["registered", "confirmed", "password_changed"]
+    # Setting the password from the link logs in, recorded as every login is.
+    assert [kind for kind, _, _ in events(app)] == [
+        "registered",
+        "confirmed",
+        "password_changed",
+        "login_succeeded",
+    ]
 
 
 def test_audit_list_command(client, app):

@@ -196,6 +196,8 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
         ("elektrum", "account.registered", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.email_confirmed", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.password_set", ELEKTRUM_OK["email"]): 1,
+        # The password set from the activation link logs in.
+        ("elektrum", "login.succeeded", ELEKTRUM_OK["email"]): 1,
     }
     seen = Counter(
         (
@@ -218,6 +220,12 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
     preferences = by_type["account.preferences_changed"]["data"]
     assert preferences["changed"] == {"sms_consent": True}
     assert by_type["account.details_changed"]["data"]["changed"] == {"phone": "+37061234568"}
+    methods = {
+        r["payload"]["tenant"]: r["payload"]["data"]["method"]
+        for r in receiver.requests
+        if r["payload"]["type"] == "login.succeeded"
+    }
+    assert methods == {"velzio": "password", "elektrum": "activation"}
     # Nothing a receiver could log in with.
     assert "Slapta123" not in json.dumps([r["payload"] for r in receiver.requests])
 

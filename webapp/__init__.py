@@ -77,10 +77,15 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
+        """To the login page, which returns to the page asked for (a GET of
+        this tenant's: a form's POST cannot be repeated by a redirect)."""
+        from .auth.sessions import safe_next
         from .messages import message
 
         flash(message("LOGIN_REQUIRED"), "info")
-        return redirect(url_for("auth.login"))
+        wanted = request.full_path.removesuffix("?") if request.method == "GET" else None
+        next_url = safe_next(wanted, g.tenant.slug) if "tenant" in g else None
+        return redirect(url_for("auth.login", next=next_url))
 
 
 @event.listens_for(Engine, "connect")

@@ -71,6 +71,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME", str(8 * 3600))),
+        # How long a half-done login (one more step needed) waits in the session.
+        "LOGIN_STEP_SECONDS": int(os.environ.get("LOGIN_STEP_SECONDS", "300")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         # OWASP's argon2id recommendation (m=19 MiB, t=2, p=1). Tests lower them.

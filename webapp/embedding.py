@@ -241,7 +241,9 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         return True if g.get("embed") else super().get_cookie_partitioned(app)
 
     def should_set_cookie(self, app, session) -> bool:
-        anonymous = "_user_id" not in session
+        from .auth.sessions import PENDING_KEY
+
+        anonymous = "_user_id" not in session and PENDING_KEY not in session
         if g.get("embed") and anonymous and self.get_cookie_name(app) not in request.cookies:
             return False
         return super().should_set_cookie(app, session)

@@ -67,6 +67,7 @@ MESSAGES = {
         "Confirm your email address first: open the link we sent you, or ask for a new one."
     ),
     "LOGIN_REQUIRED": _l("Log in to see this page."),
+    "LOGIN_STEP_EXPIRED": _l("Your login was not finished in time. Log in again."),
     "LOGGED_OUT": _l("You have logged out."),
     "EMAIL_CONFIRMED": _l("Your email address is confirmed. Log in with your email and password."),
     "EMAIL_ALREADY_CONFIRMED": _l("Your email address is already confirmed. Log in."),

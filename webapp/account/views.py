@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
+from ..auth.sessions import renew_session
 from ..extensions import limiter
 from ..htmx import render, wants_fragment
 from ..limits import client_address, setting
@@ -73,7 +74,7 @@ def password():
         except WrongPassword:
             form.current_password.errors.append(message("PASSWORD_CURRENT_WRONG"))
         else:
-            login_user(account)
+            renew_session(account)
             flash(message("PASSWORD_CHANGED"), "success")
             return redirect(url_for(".home"), 303)
     return render("account/password.html", 422 if form.errors else 200, form=form)

@@ -53,8 +53,9 @@ def authenticate(
         # Safe to say: only someone who knows the password learns it.
         raise EmailUnconfirmed
     account.language = language
-    events.emit(tenant.id, "login.succeeded", account=account, address=address)
     db.session.commit()  # also keeps a re-hash made by verify_password
+    # The login is recorded where it ends (sessions.complete_login): a further
+    # step may still be needed.
     return account
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField
 
 from ..forms import CURRENT_PASSWORD_KW, EMAIL_KW, Form, MaxLength, Required, strip
 from ..forms import NewPasswordForm as NewPasswordForm  # the link pages' form
@@ -23,6 +23,9 @@ class LoginForm(Form):
         validators=[Required("PASSWORD_REQUIRED"), MaxLength(PASSWORD_CEILING)],
         render_kw=CURRENT_PASSWORD_KW,
     )
+    # The page to return to after login; checked by the view (sessions.safe_next),
+    # never validated here, so a bad value is dropped instead of shown as an error.
+    next = HiddenField()
 
 
 class EmailForm(Form):

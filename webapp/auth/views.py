@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from .. import events
 from ..embedding import frame_keeps_no_cookies
@@ -29,12 +29,7 @@ from .flows import (
     set_password_from_link,
 )
 from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
-
-
-def _start_session(account) -> None:
-    # A fresh session at login: nothing set before it (by anyone) survives.
-    session.clear()
-    login_user(account)
+from .sessions import complete_login, safe_next
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -50,9 +45,13 @@ def _start_session(account) -> None:
 @refunded_unless(failed, "login-account")
 def login():
     """The utility's login page, with links to register and reset the password."""
-    if current_user.is_authenticated:
-        return redirect(url_for("account.home"))
     form = LoginForm()
+    # The page to return to: from ?next= on the page, from the hidden field on
+    # its post; never anything but this tenant's own pages.
+    asked = form.next.data if form.is_submitted() else request.args.get("next")
+    form.next.data = safe_next(asked, g.tenant.slug) or ""
+    if current_user.is_authenticated:
+        return redirect(form.next.data or url_for("account.home"))
     error = None
     if form.is_submitted() and frame_keeps_no_cookies():
         return render("auth/login.html", form=form, frame_without_cookies=True)
@@ -67,8 +66,7 @@ def login():
             error = message("LOGIN_UNCONFIRMED")
             session["resend_email"] = form.email.data
         else:
-            _start_session(account)
-            return redirect(url_for("account.home"), 303)
+            return complete_login(account, "password", next_url=form.next.data)
     elif not form.is_submitted():
         form.email.data = session.pop("login_email", None)
     failed = bool(error or form.errors)
@@ -124,9 +122,10 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
         )
         if account is None:
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
-        _start_session(account)
-        flash(message("PASSWORD_SET"), "success")
-        return redirect(url_for("account.home"), 303)
+        method = "activation" if purposes == ("activate",) else "reset"
+        response = complete_login(account, method)
+        flash(message("PASSWORD_SET"), "success")  # after the session is renewed
+        return response
     return render(template, 422 if form.errors else 200, form=form, account=account)
 
 
