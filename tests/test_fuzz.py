@@ -637,8 +637,8 @@ def test_change_password(client, app, backend, slug):
     email = sign_up(client, app, slug)
     if slug == "velzio":
         login(client, slug, email, PASSWORD[slug])
-    token = csrf(client, f"/{slug}/account/password")
-    current = {"password": PASSWORD[slug]}
+    # A changed password renews the session, and with it the form's CSRF token.
+    current = {"password": PASSWORD[slug], "token": csrf(client, f"/{slug}/account/password")}
     good = {"velzio": "Naujas123", "elektrum": "Naujas_123"}[slug]
 
     @FUZZ
@@ -648,13 +648,16 @@ def test_change_password(client, app, backend, slug):
         form = data.draw(mutated(base, tuple(base)))
         before_hash = stored_account(app, slug, email).password_hash
         before = counts(app)
-        response = client.post(f"/{slug}/account/password", data={"csrf_token": token, **form})
+        response = client.post(
+            f"/{slug}/account/password", data={"csrf_token": current["token"], **form}
+        )
         check(response, form)
         after_hash = stored_account(app, slug, email).password_hash
         if response.status_code == 303:
             assert after_hash != before_hash
             assert counts(app)[1] == before[1] + 1  # the 'password changed' email
             current["password"] = first(form["password"])
+            current["token"] = csrf(client, f"/{slug}/account/password")
         else:
             assert response.status_code in (413, 422)
             assert after_hash == before_hash and counts(app) == before
