@@ -50,7 +50,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embed, forms, jobs, limits
+    from . import assets, embed, forms, jobs, limits, mail
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -67,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     compress.init_app(app)
     assets.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
