@@ -21,7 +21,8 @@ from conftest import (
 )
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from webapp.embedding import PROBE_COOKIE, TOKEN_SALT
+from webapp.embed.csrf import TOKEN_SALT
+from webapp.embed.probe import PROBE_COOKIE
 
 HOST = "http://localhost:5001"  # the demo host page, on both demo tenants' lists
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}

@@ -203,7 +203,7 @@ def test_work_committed_with_its_job_is_never_done_again(app, monkeypatch):
     def die(*args, **kwargs):
         raise Died
 
-    monkeypatch.setattr(mail, "deliver_queued", die)
+    monkeypatch.setattr(mail, "deliver_committed", die)
     monkeypatch.setattr(jobs, "_mark_done", die)
     with pytest.raises(Died), app.test_request_context("/", base_url="http://localhost"):
         job_id = _promise_registration(app, "ona@example.com")

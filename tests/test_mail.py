@@ -19,9 +19,10 @@ from conftest import (
 )
 from sqlalchemy import select
 
-from webapp import mail
+from webapp import deferred, jobs, mail
 from webapp.extensions import db
-from webapp.models import Job, OutboxMessage
+from webapp.models import Account, Job, OutboxMessage
+from webapp.tenants import settings_for
 
 
 def free_port() -> int:
@@ -211,6 +212,54 @@ def test_deliver_sends_each_message_once(client, app, smtp):
     with app.app_context():
         assert mail.deliver() == (0, 0)
     assert len(handler.messages) == 1
+
+
+def _queue_password_changed(email: str, language: str) -> None:
+    """What a flow does: queue a message about the account of `email`."""
+    known = db.session.scalar(select(Account).where(Account.email == email))
+    tenant = known.tenant
+    mail.queue(tenant, settings_for(tenant), "password_changed", email, language, account=known)
+
+
+def test_a_commit_delivers_the_mail_queued_in_its_transaction(client, app, smtp):
+    """No flow asks for delivery: committing what it queued is enough (here in
+    the worker, where nobody waits, so it goes out within the commit)."""
+    controller, handler = smtp
+    submit(client, "/velzio/register", VELZIO_OK)  # no MAIL_URL yet: stays queued
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    with jobs.worker_request_context(app), deferred.background():
+        _queue_password_changed("ona@example.com", "en")
+        assert handler.messages == []
+        db.session.commit()
+        assert [m["Subject"] for _, m in handler.messages] == [
+            "Your MOKESTA savitarna password was changed"
+        ]
+    assert [(m.kind, m.sent_at is not None) for m in outbox(app)] == [
+        ("confirm", False),
+        ("password_changed", True),
+    ]
+
+
+def test_a_rolled_back_transaction_delivers_nothing(client, app, smtp):
+    """Mail queued in a transaction that was rolled back was never written and
+    goes nowhere, not even with the next commit's mail."""
+    controller, handler = smtp
+    submit(client, "/velzio/register", VELZIO_OK)
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    with jobs.worker_request_context(app), deferred.background():
+        _queue_password_changed("ona@example.com", "lt")
+        db.session.rollback()
+        db.session.commit()
+        assert handler.messages == []
+        _queue_password_changed("ona@example.com", "en")
+        db.session.commit()
+    assert [m["Subject"] for _, m in handler.messages] == [
+        "Your MOKESTA savitarna password was changed"
+    ]
+    assert [(m.kind, m.language) for m in outbox(app)] == [
+        ("confirm", "lt"),
+        ("password_changed", "en"),
+    ]
 
 
 def test_unreachable_server_keeps_the_message_for_retry(client, app):

@@ -50,7 +50,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embedding, forms, jobs, limits
+    from . import assets, embed, forms, jobs, limits, mail
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -61,12 +61,13 @@ def register_extensions(app: Flask) -> None:
     )
     forms.init_app(app)  # its body check runs before the CSRF check
     csrf.init_app(app)
-    embedding.init_app(app)
+    embed.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     compress.init_app(app)
     assets.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):

@@ -16,7 +16,7 @@ from wtforms import Field, PasswordField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets.core import Input, clean_key
 
-from .embedding import FormTokenCSRF
+from .embed.csrf import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import (
     PASSWORD_CEILING,

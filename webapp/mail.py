@@ -1,6 +1,10 @@
 """Email through a transactional outbox: a message is a row written in the same
 transaction as the change that causes it, then delivered after commit. A message
-that fails stays in the outbox and is retried with backoff by `flask outbox send`."""
+that fails stays in the outbox and is retried with backoff by `flask outbox send`.
+
+Delivery after commit happens in one place: a commit that wrote messages queued
+in its transaction delivers them (init_app's session hooks); a transaction
+rolled back delivers nothing, since its messages were never written."""
 
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, g, has_request_context, render_template
+from flask import Flask, current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .deferred import after_response, in_background
 from .extensions import db
@@ -32,6 +37,10 @@ SUBJECTS = {
     "password_changed": _l("Your %(product)s password was changed"),
 }
 MAX_ATTEMPTS = 8
+# In Session.info: the messages queued in the open transaction, then the ids of
+# those its commit wrote, until the transaction has ended and they are handed on.
+QUEUED = "savitarna.mail_queued"
+COMMITTED = "savitarna.mail_committed"
 
 
 def queue(
@@ -53,20 +62,50 @@ def queue(
             language=language,
         )
     db.session.add(message)
-    g.setdefault("outbox_queued", []).append(message)
+    db.session.info.setdefault(QUEUED, []).append(message)
     return message
 
 
-def deliver_queued() -> None:
-    """Deliver what this request queued, once its response has been sent; call
-    after commit. A message that fails stays queued for `flask outbox send`."""
-    messages = g.pop("outbox_queued", [])
-    if messages and current_app.config["MAIL_URL"]:
-        ids = [m.id for m in messages]
-        if has_request_context() and not in_background():
-            after_response(lambda: deliver(message_ids=ids))
-        else:
-            deliver(message_ids=ids)
+def init_app(app: Flask) -> None:
+    """Deliver what each commit wrote. Listened to on db.session (the class of
+    Flask-SQLAlchemy's sessions, for every app), once."""
+    for name, hook in (("after_commit", _committed), ("after_transaction_end", _ended)):
+        if not event.contains(db.session, name, hook):
+            event.listen(db.session, name, hook)
+
+
+def _committed(session: Session) -> None:
+    """after_commit: the messages of the transaction are written. Only their ids
+    are taken here: no SQL may run inside after_commit (see _ended)."""
+    if session.in_nested_transaction():
+        return  # a savepoint: written only when the whole transaction is
+    messages = session.info.pop(QUEUED, [])
+    ids = [m.id for m in messages if m.id is not None]
+    if ids:
+        session.info.setdefault(COMMITTED, []).extend(ids)
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """after_transaction_end of the outermost transaction: deliver what its
+    commit wrote; forget what a rollback (or a close) undid."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(QUEUED, None)
+    ids = session.info.pop(COMMITTED, None)
+    if ids:
+        deliver_committed(ids)
+
+
+def deliver_committed(ids: list[int]) -> None:
+    """Deliver committed messages: in a request, once its response has been
+    sent; in work after the answer or the worker, at once (nobody waits). A
+    message that fails stays queued for `flask outbox send`."""
+    if not current_app.config["MAIL_URL"]:
+        return
+    if has_request_context() and not in_background():
+        after_response(lambda: deliver(message_ids=ids))
+    else:
+        deliver(message_ids=ids)
 
 
 def deliver(message_ids: list[int] | None = None, limit: int = 100) -> tuple[int, int]:

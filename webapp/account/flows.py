@@ -64,4 +64,3 @@ def change_password(
         tenant, settings, "password_changed", account.email, account.language, account=account
     )
     db.session.commit()
-    mail.deliver_queued()

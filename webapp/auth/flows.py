@@ -171,7 +171,6 @@ def request_password_reset(
         tenant.id, "password.reset_requested", account=account, address=address, email=email
     )
     db.session.commit()
-    mail.deliver_queued()
 
 
 @durable("resend_confirmation")
@@ -188,7 +187,6 @@ def resend_confirmation(
     send_confirmation(tenant, settings, account, newest_registration(account))
     events.emit(tenant.id, "confirmation_resent", account=account, address=address)
     db.session.commit()
-    mail.deliver_queued()
 
 
 def load_session_account(tenant: Tenant, session_id: str) -> Account | None:

@@ -31,7 +31,7 @@ from ..limits import client_address
 from ..messages import message
 from ..models import Account
 
-# The session key of a half-done login (also read by embedding.py: a frame
+# The session key of a half-done login (also read by embed/sessions.py: a frame
 # keeps its cookie for a half-done login as for a whole one).
 PENDING_KEY = "login_pending"
 # Longer than any page we link to; anything longer is not ours.

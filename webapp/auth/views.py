@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user, logout_user
 
 from .. import events
-from ..embedding import frame_keeps_no_cookies
+from ..embed.probe import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
 from ..jobs import later

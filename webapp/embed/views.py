@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, request
+from flask import abort, g, request
 
 from ..accounts import confirmed_since
-from ..embedding import read_registration_ticket
 from ..extensions import limiter
 from ..limits import setting
-
-bp = Blueprint("embed", __name__, url_prefix="/<tenant:tenant>")
+from . import bp
+from .tickets import read_registration_ticket
 
 
 @bp.post("/register/confirmed")

@@ -85,7 +85,6 @@ def register_customer(
         # is used (its confirmation then tells the utility).
         events.emit(tenant.id, "registered", account=existing, address=address)
     db.session.commit()
-    mail.deliver_queued()
 
 
 def _create_account(tenant, settings, data: Registration, address: str | None) -> None:
@@ -101,7 +100,6 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
         address=address,
     )
     db.session.commit()
-    mail.deliver_queued()
 
 
 def registered_data(settings: TenantSettings, account: Account) -> dict:

@@ -9,7 +9,7 @@ import json
 from flask import abort, redirect, request, session, url_for
 from flask_babel import get_locale
 
-from ..embedding import registration_ticket
+from ..embed.tickets import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
 from ..htmx import render
