@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK
 from sqlalchemy import create_engine, text
+from support.data import ELEKTRUM_OK, VELZIO_OK
 from support.servers import (
     Process,
     flask_command,

@@ -10,8 +10,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK, csrf_from, register_velzio, submit
 from sqlalchemy import event
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, submit
+from support.people import register_velzio
 
 from webapp import mail, security
 from webapp.extensions import db

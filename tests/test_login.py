@@ -3,18 +3,11 @@ and ended for good at logout."""
 
 from urllib.parse import urlsplit
 
-from conftest import (
-    VELZIO_OK,
-    confirm,
-    expected,
-    link_in,
-    login,
-    logout,
-    outbox,
-    register_velzio,
-    submit,
-    without_csrf,
-)
+from support.data import VELZIO_OK
+from support.forms import submit, without_csrf
+from support.mail import link_in, outbox
+from support.people import confirm, login, logout, register_velzio
+from support.texts import expected
 
 
 def test_wrong_password_and_unknown_email_look_identical(client, app):

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK
 from sqlalchemy import create_engine, text
+from support.data import ELEKTRUM_OK, VELZIO_OK
 from support.servers import (
     Process,
     flask_command,
