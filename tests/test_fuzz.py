@@ -211,14 +211,9 @@ def fresh_client(app):
     return app.test_client()
 
 
-CSRF_ANY_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
 def csrf(client, page: str) -> str:
     html = client.get(page, headers={"Accept-Language": "lt"}).get_data(as_text=True)
-    match = CSRF_ANY_RE.search(html)
-    assert match, f"{page} has no CSRF token"
-    return match.group(1)
+    return csrf_from(html)
 
 
 def counts(app) -> tuple[int, int, int]:
