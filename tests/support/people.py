@@ -58,3 +58,43 @@ def account(app, slug: str, email: str) -> Account | None:
         )
         db.session.expunge_all()
         return found
+
+
+class Customer:
+    """One person at one utility, with one browser (a test client): the steps
+    above as that person takes them, so a test reads as their story.
+
+        ona = Customer(client, app, "velzio")
+        ona.register()
+        ona.login()
+        ona.logout()
+    """
+
+    def __init__(self, client, app, slug: str = "velzio", **answers):
+        self.client, self.app, self.slug = client, app, slug
+        defaults = VELZIO_OK if slug == "velzio" else {**ELEKTRUM_OK, "password": ELEKTRUM_PASSWORD}
+        self.answers = {**defaults, **answers}
+
+    @property
+    def email(self) -> str:
+        return self.answers["email"]
+
+    @property
+    def password(self) -> str:
+        return self.answers["password"]
+
+    def register(self) -> str:
+        """Register and confirm (residential) or set the password (business)."""
+        answers = {key: value for key, value in self.answers.items() if key != "password"}
+        if self.slug == "velzio":
+            return register_velzio(self.client, self.app, **self.answers)
+        return register_elektrum(self.client, self.app, self.password, **answers)
+
+    def login(self, password: str | None = None):
+        return login(self.client, self.slug, self.email, password or self.password)
+
+    def logout(self):
+        return logout(self.client, self.slug)
+
+    def account(self) -> Account | None:
+        return account(self.app, self.slug, self.email)
