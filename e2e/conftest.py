@@ -11,7 +11,6 @@ import email
 import email.policy
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -23,6 +22,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import select
+from support.apps import CONTRACTS_FILE, TENANTS_FILE, base_config
 from werkzeug.serving import make_server
 
 from webapp import create_app
@@ -32,8 +32,6 @@ from webapp.extensions import db
 from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
-TENANTS_FILE = PROJECT_ROOT / "data" / "tenants.toml"
-CONTRACTS_FILE = PROJECT_ROOT / "data" / "elektrum-contracts.csv"
 OUTPUT = Path(__file__).parent / "output"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,22 +56,6 @@ class LiveServer:
         return self.url + path
 
 
-def _config(database: Path, **overrides) -> dict:
-    # The same settings as tests/conftest.py's base_config.
-    return {
-        "APP_ENV": "testing",
-        "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-        "MAIL_URL": "",
-        "MAILBOX_ENABLED": True,
-        "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024,
-        "ARGON2_PARALLELISM": 1,
-        "SERVER_NAME": None,
-        **overrides,
-    }
-
-
 @pytest.fixture(scope="session")
 def live_server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
     """Start an app (config overrides as keyword arguments) on its own database
@@ -82,7 +64,7 @@ def live_server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]
 
     def start(**overrides) -> LiveServer:
         folder = tmp_path_factory.mktemp("live")
-        app = create_app(_config(folder / "e2e.sqlite", **overrides))
+        app = create_app(base_config(folder, f"sqlite:///{folder / 'e2e.sqlite'}", **overrides))
         with app.app_context():
             upgrade(directory=str(PROJECT_ROOT / "webapp" / "migrations"))
             load_tenants(TENANTS_FILE)

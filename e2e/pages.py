@@ -1,18 +1,18 @@
-"""What the tests see of the UI: the labels (Lithuanian from the seeds, English
-msgids), other texts through the compiled catalogues, the mailbox JSON, and the
-few steps every flow repeats."""
+"""What the tests see of the UI: the labels and other texts through the
+compiled catalogues, the mailbox JSON, and the few steps every flow repeats."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from urllib.request import urlopen
 
 import pytest
 from babel.support import Translations
 from playwright.sync_api import Locator, Page, expect
+from support.mail import link_in
 
 from webapp import deferred
 from webapp.config import PROJECT_ROOT
@@ -21,59 +21,6 @@ from .conftest import LiveServer
 
 LANGUAGES = ("lt", "en")
 PASSWORD = "Slapta123"
-
-LABELS = {
-    "lt": {
-        "first_name": "Vardas",
-        "last_name": "Pavardė",
-        "company_code": "Įmonės kodas",
-        "business_email": "El. paštas",
-        "customer": "Ar esate Elektrum klientas?",
-        "yes": "Taip",
-        "no": "Ne",
-        "contract": "Sutarties numeris",
-        "email": "El. pašto adresas",
-        "password": "Slaptažodis",
-        "password2": "Pakartokite slaptažodį",
-        "phone": "Telefono numeris",
-        "invoices": "Gauti sąskaitas el. paštu",
-        "sms": "Priimti SMS žinutes",
-        "terms": "Susipažinau ir sutinku su svetainės taisyklėmis",
-        "register": "Registruotis",
-        "new_password": "Naujas slaptažodis",
-        "new_password2": "Pakartokite naują slaptažodį",
-        "confirm": "Patvirtinti",
-        "confirm_email": "Patvirtinti el. pašto adresą",
-        "login_email": "Prisijungimo vardas (el. paštas)",
-        "log_in": "Prisijungti",
-        "forgot": "Pamiršote slaptažodį?",
-    },
-    "en": {
-        "first_name": "First name",
-        "last_name": "Last name",
-        "company_code": "Company code",
-        "business_email": "Email",
-        "customer": "Are you an existing Elektrum customer?",
-        "yes": "Yes",
-        "no": "No",
-        "contract": "Contract number",
-        "email": "Email address",
-        "password": "Password",
-        "password2": "Repeat password",
-        "phone": "Phone number",
-        "invoices": "Receive invoices by email",
-        "sms": "Accept SMS messages",
-        "terms": "I have read and agree to the site rules",
-        "register": "Register",
-        "new_password": "New password",
-        "new_password2": "Repeat new password",
-        "confirm": "Confirm",
-        "confirm_email": "Confirm email address",
-        "login_email": "Login name (email)",
-        "log_in": "Log in",
-        "forgot": "Forgot your password?",
-    },
-}
 
 _catalogues: dict[str, Translations] = {}
 
@@ -89,6 +36,47 @@ def t(msgid: str, lang: str, **params) -> str:
     return text % params if params else text
 
 
+# The controls the flows use, by key: each is its msgid (with its parameters),
+# and its label is what the catalogue makes of it, never a copy of the text.
+LABEL_MSGIDS: dict[str, str | tuple[str, dict]] = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "company_code": "Company code",
+    "business_email": "Email",
+    "customer": ("Are you an existing %(name)s customer?", {"name": "Elektrum"}),
+    "yes": "Yes",
+    "no": "No",
+    "contract": "Contract number",
+    "email": "Email address",
+    "password": "Password",
+    "password2": "Repeat password",
+    "phone": "Phone number",
+    "invoices": "Receive invoices by email",
+    "sms": "Accept SMS messages",
+    "terms": "I have read and agree to the site rules",
+    "register": "Register",
+    "new_password": "New password",
+    "new_password2": "Repeat new password",
+    "confirm": "Confirm",
+    "confirm_email": "Confirm email address",
+    "login_email": "Login name (email)",
+    "log_in": "Log in",
+    "forgot": "Forgot your password?",
+}
+
+
+def labels_in(lang: str) -> dict[str, str]:
+    """Every control's label in `lang`, through the catalogues."""
+    labels = {}
+    for key, entry in LABEL_MSGIDS.items():
+        msgid, params = entry if isinstance(entry, tuple) else (entry, {})
+        labels[key] = t(msgid, lang, **params)
+    return labels
+
+
+LABELS = {lang: labels_in(lang) for lang in LANGUAGES}
+
+
 def unique_email(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
 
@@ -100,14 +88,6 @@ def mailbox(server: LiveServer, to: str) -> list[dict]:
     assert deferred.wait_idle(), "work after the response did not finish"
     with urlopen(server(f"/_mailbox/messages.json?to={quote(to)}"), timeout=10) as response:  # noqa: S310
         return json.load(response)
-
-
-def link_in(text: str, marker: str) -> str:
-    """The first link in a plain-text email body whose path contains `marker`."""
-    for url in re.findall(r"https?://\S+", text):
-        if marker in urlsplit(url).path:
-            return url
-    raise AssertionError(f"no link with {marker!r} in:\n{text}")
 
 
 def label(text: str, more: bool = False) -> re.Pattern:
@@ -185,7 +165,7 @@ class Ui:
         messages = [m for m in mailbox(self.server, email) if m["kind"] == kind]
         assert messages, f"no {kind} email for {email}"
         assert messages[0]["language"] == self.lang
-        return self.page.goto(link_in(messages[0]["text"], marker))
+        return self.page.goto(link_in(messages[0]["text"], marker, full_url=True))
 
     def confirm_email(self):
         """On a confirmation link's page (opening the link confirms nothing):

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from support.mail import link_in
 
 from webapp import deferred
 
 from .conftest import LiveServer
-from .pages import LANGUAGES, PASSWORD, Ui, link_in, mailbox, unique_email
+from .pages import LANGUAGES, PASSWORD, Ui, mailbox, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -162,7 +163,7 @@ def _newest_link(server: LiveServer, email: str, kind: str, marker: str) -> str:
     assert deferred.wait_idle(), "work after the response did not finish"
     messages = [m for m in mailbox(server, email) if m["kind"] == kind]
     assert messages, f"no {kind} email for {email}"
-    return link_in(messages[0]["text"], marker)
+    return link_in(messages[0]["text"], marker, full_url=True)
 
 
 def _submit(page: Page, name: str, status: int) -> None:

@@ -9,12 +9,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.error import HTTPError
-from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 from sqlalchemy import select
+from support.forms import csrf_from
+from support.mail import link_in
 from werkzeug.serving import make_server
 
 from webapp.embed.demo import host_app
@@ -22,7 +23,7 @@ from webapp.extensions import db
 from webapp.models import Tenant
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
-from .pages import LABELS, PASSWORD, Ui, label, link_in, mailbox, t, unique_email
+from .pages import LABELS, PASSWORD, Ui, label, mailbox, t, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -158,7 +159,7 @@ def test_registration_completes_in_a_cross_origin_frame_without_cookies(
     assert message["kind"] == "confirm"
     # The emailed link works in a fresh tab with nothing of the frame.
     confirm = page.context.new_page()
-    confirm.goto(link_in(message["text"], "/confirm/"))
+    confirm.goto(link_in(message["text"], "/confirm/", full_url=True))
     Ui(confirm, app, "velzio", "lt").confirm_email()
     expect(confirm).to_have_url(re.compile(r"/velzio/$"))
     expect(confirm.get_by_role("status")).to_have_text(
@@ -234,14 +235,14 @@ def _confirmed_velzio_account(server: LiveServer) -> str:
     """A residential account registered and confirmed on the full site."""
     client = server.app.test_client()
     html = client.get("/velzio/register").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    token = csrf_from(html)
     email = unique_email("embed-login")
     data = {"first_name": "Ona", "last_name": "Onaitė", "email": email, "terms": "y"}
     data.update(csrf_token=token, password=PASSWORD, password2=PASSWORD)
     assert client.post("/velzio/register", data=data).status_code == 303
-    link = urlsplit(link_in(mailbox(server, email)[0]["text"], "/confirm/")).path
+    link = link_in(mailbox(server, email)[0]["text"], "/confirm/")
     html = client.get(link).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    token = csrf_from(html)
     assert client.post(link, data={"csrf_token": token}).status_code == 303
     return email
 

@@ -8,8 +8,9 @@ from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import expect
+from support.mail import link_in
 
-from .pages import LABELS, LANGUAGES, Ui, label, link_in, t, unique_email
+from .pages import LABELS, LANGUAGES, Ui, label, t, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,7 @@ def test_forgot_password_over_smtp(page, smtp_server, lang):
     ui.expect_sent(email)
     confirm = inbox.take(email)
     assert confirm["Content-Language"] == lang
-    page.goto(link_in(_text(confirm), "/confirm/"))
+    page.goto(link_in(_text(confirm), "/confirm/", full_url=True))
     ui.confirm_email()
     expect(ui.field("login_email")).to_have_value(email)
 
@@ -43,7 +44,7 @@ def test_forgot_password_over_smtp(page, smtp_server, lang):
 
     reset = inbox.take(email)
     assert reset["Subject"] == ui.t("Reset your %(product)s password", product="MOKESTA savitarna")
-    page.goto(link_in(_text(reset), "/reset/"))
+    page.goto(link_in(_text(reset), "/reset/", full_url=True))
     expect(page.get_by_role("heading", level=1)).to_have_text(ui.t("Set a new password"))
     ui.set_new_password("Naujas456")
     ui.expect_account_page()

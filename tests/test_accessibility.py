@@ -8,7 +8,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import login, register_velzio, submit
+from support.forms import submit
+from support.people import login, register_velzio
 
 from webapp.tenants import settings_for
 
@@ -39,7 +40,7 @@ class Elements(HTMLParser):
 
 
 def _policy(app, slug: str):
-    from conftest import tenant
+    from support.apps import tenant
 
     with app.app_context():
         return settings_for(tenant(slug)).password

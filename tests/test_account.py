@@ -2,16 +2,10 @@
 
 import re
 
-from conftest import (
-    account,
-    expected,
-    htmx_post,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
+from support.forms import htmx_post, submit
+from support.mail import link_in, outbox
+from support.people import account, login, register_velzio
+from support.texts import expected
 
 
 def logged_in(client, app, **changes):

@@ -3,8 +3,11 @@ time, account and the address's network only; `flask audit list` reads it."""
 
 from __future__ import annotations
 
-from conftest import VELZIO_OK, csrf_from, link_in, login, logout, outbox, register_velzio, submit
 from sqlalchemy import select
+from support.data import VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
+from support.people import login, logout, register_velzio
 
 from webapp.audit import network_of
 from webapp.extensions import db
@@ -89,7 +92,7 @@ def test_repeated_registration_and_resend_are_recorded(client, app):
 
 
 def test_business_activation_records_confirmation_password_and_login(client, app):
-    from conftest import ELEKTRUM_OK
+    from support.data import ELEKTRUM_OK
 
     assert submit(client, "/elektrum/register", ELEKTRUM_OK).status_code == 303
     link = link_in(outbox(app, ELEKTRUM_OK["email"])[-1], "/activate/")

@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT
+
+from webapp.config import PROJECT_ROOT
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")

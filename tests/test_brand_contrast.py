@@ -9,8 +9,8 @@ import re
 import tomllib
 
 import pytest
-from conftest import TENANTS_FILE
 from sqlalchemy import select
+from support.apps import TENANTS_FILE
 
 from webapp.config import PROJECT_ROOT
 from webapp.contrast import PAGE_BACKGROUND, PANEL_BACKGROUND, contrast_ratio, shown

@@ -21,19 +21,12 @@ from functools import partial
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    ServerLikeClient,
-    csrf_from,
-    expected,
-    gettext_in,
-    link_in,
-    outbox,
-    submit,
-    tenant,
-)
 from sqlalchemy import func, select, update
+from support.apps import ServerLikeClient, tenant
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
+from support.texts import expected, gettext_in
 
 from webapp.extensions import db
 from webapp.models import Account, AuditEvent, Token, utcnow

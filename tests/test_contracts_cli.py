@@ -3,8 +3,9 @@
 import itertools
 import tracemalloc
 
-from conftest import ELEKTRUM_OK, submit
 from sqlalchemy import select
+from support.data import ELEKTRUM_OK
+from support.forms import submit
 
 from webapp import contracts
 from webapp.contracts import import_contracts

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import threading
 import time
@@ -29,8 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK
 from sqlalchemy import create_engine, text
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import CSRF_RE
 from support.servers import (
     Process,
     flask_command,
@@ -46,7 +46,6 @@ REGISTRATIONS = 160
 CONCURRENCY = 12
 KILLS = 8
 SETTLE_SECONDS = 30
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 @dataclass

@@ -7,19 +7,12 @@ import re
 import time
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    confirm,
-    csrf_from,
-    expected,
-    gettext_in,
-    link_in,
-    outbox,
-    register_velzio,
-    title_of,
-)
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, title_of
+from support.mail import link_in, outbox
+from support.people import confirm, register_velzio
+from support.texts import expected, gettext_in
 
 from webapp.embed.csrf import TOKEN_SALT
 from webapp.embed.probe import PROBE_COOKIE
@@ -64,7 +57,7 @@ def test_other_pages_may_only_be_framed_by_the_app(client, path):
 
 
 def test_a_tenant_without_sites_cannot_be_framed_at_all(app, client):
-    from conftest import tenant
+    from support.apps import tenant
 
     from webapp.extensions import db
 

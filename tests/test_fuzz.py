@@ -21,18 +21,13 @@ from collections import Counter, defaultdict
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    csrf_from,
-    login,
-    register_elektrum,
-    register_velzio,
-)
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from
+from support.people import login, register_elektrum, register_velzio
 
 from webapp.extensions import db
 from webapp.limits import DEFAULT_LIMITS
@@ -216,14 +211,9 @@ def fresh_client(app):
     return app.test_client()
 
 
-CSRF_ANY_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
 def csrf(client, page: str) -> str:
     html = client.get(page, headers={"Accept-Language": "lt"}).get_data(as_text=True)
-    match = CSRF_ANY_RE.search(html)
-    assert match, f"{page} has no CSRF token"
-    return match.group(1)
+    return csrf_from(html)
 
 
 def counts(app) -> tuple[int, int, int]:

@@ -7,20 +7,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import (
-    VELZIO_OK,
-    account,
-    base_config,
-    confirm,
-    csrf_from,
-    expected,
-    gettext_in,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
+from support.apps import base_config
+from support.data import VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
+from support.people import account, confirm, login, register_velzio
+from support.texts import expected, gettext_in
 
 from webapp import create_app, security
 from webapp.policy import PASSWORD_CEILING
@@ -119,7 +111,7 @@ def test_emailed_links_work_in_another_browser(client, app, slug):
         assert expected(app, "EMAIL_CONFIRMED") in page
         assert login(phone, slug, VELZIO_OK["email"], VELZIO_OK["password"]).status_code == 303
     else:
-        from conftest import ELEKTRUM_OK
+        from support.data import ELEKTRUM_OK
 
         submit(client, "/elektrum/register", ELEKTRUM_OK)
         link = link_in(outbox(app)[-1], "/activate/")

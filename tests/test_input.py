@@ -14,17 +14,11 @@ import time
 import uuid
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    ServerLikeClient,
-    base_config,
-    csrf_from,
-    expected,
-    gettext_in,
-    logout,
-    register_velzio,
-)
+from support.apps import ServerLikeClient, base_config
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from
+from support.people import logout, register_velzio
+from support.texts import expected, gettext_in
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 STORAGES = ["memory"] + (["redis"] if REDIS_URL else [])

@@ -8,19 +8,12 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    account,
-    confirm,
-    expected,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-    tenant,
-)
+from support.apps import tenant
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import account, confirm, login, register_velzio
+from support.texts import expected
 
 from webapp import mail
 from webapp.extensions import db

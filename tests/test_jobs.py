@@ -14,17 +14,12 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import (
-    VELZIO_OK,
-    ServerLikeClient,
-    account,
-    link_in,
-    outbox,
-    register_velzio,
-    submit,
-    tenant,
-)
 from sqlalchemy import func, select, update
+from support.apps import ServerLikeClient, tenant
+from support.data import VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import account, register_velzio
 
 from webapp import jobs, mail
 from webapp.auth import flows as auth_flows

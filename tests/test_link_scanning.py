@@ -14,22 +14,12 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    account,
-    confirm,
-    csrf_from,
-    expected,
-    gettext_in,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-    without_csrf,
-)
 from sqlalchemy import select
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, submit, without_csrf
+from support.mail import link_in, outbox
+from support.people import account, confirm, login, register_velzio
+from support.texts import expected, gettext_in
 
 from webapp.extensions import db
 from webapp.models import Account, Token

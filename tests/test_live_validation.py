@@ -4,7 +4,10 @@ password checklist. Same validators as the full POST, same messages."""
 import re
 
 import pytest
-from conftest import VELZIO_OK, expected, htmx_post, register_velzio
+from support.data import VELZIO_OK
+from support.forms import htmx_post
+from support.people import register_velzio
+from support.texts import expected
 
 ERROR_RE = re.compile(r'<p class="field-error" id="([a-z_0-9]+)-error"[^>]*>(.*?)</p>', re.S)
 

@@ -3,18 +3,11 @@ and ended for good at logout."""
 
 from urllib.parse import urlsplit
 
-from conftest import (
-    VELZIO_OK,
-    confirm,
-    expected,
-    link_in,
-    login,
-    logout,
-    outbox,
-    register_velzio,
-    submit,
-    without_csrf,
-)
+from support.data import VELZIO_OK
+from support.forms import submit, without_csrf
+from support.mail import link_in, outbox
+from support.people import Customer, confirm, login, register_velzio
+from support.texts import expected
 
 
 def test_wrong_password_and_unknown_email_look_identical(client, app):
@@ -53,8 +46,9 @@ def test_empty_fields(client, app):
 
 
 def test_success_then_logout(client, app):
-    register_velzio(client, app)
-    response = login(client, "velzio", "ona@example.com", "Slapta123")
+    ona = Customer(client, app, "velzio")
+    ona.register()
+    response = ona.login()
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/velzio/account/")
     assert client.get("/velzio/account/").status_code == 200
@@ -62,7 +56,7 @@ def test_success_then_logout(client, app):
     assert client.get("/velzio/").headers["Location"].endswith("/velzio/account/")
 
     stolen = client.get_cookie("savitarna_session").value
-    out = logout(client, "velzio")
+    out = ona.logout()
     assert out.status_code == 303 and out.headers["Location"].endswith("/velzio/")
     assert expected(app, "LOGGED_OUT") in client.get("/velzio/").get_data(as_text=True)
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import VELZIO_OK, csrf_from, expected, register_velzio
+from support.data import VELZIO_OK
+from support.forms import csrf_from
+from support.people import register_velzio
+from support.texts import expected
 
 from webapp.auth.sessions import NEXT_MAX_LENGTH
 

@@ -9,19 +9,13 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    csrf_from,
-    expected,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
 from flask import Blueprint, render_template_string, request
 from sqlalchemy import select
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
+from support.people import login, register_velzio
+from support.texts import expected
 
 from webapp.auth import sessions
 from webapp.auth.flows import end_sessions

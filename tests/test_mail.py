@@ -7,17 +7,11 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    account,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
 from sqlalchemy import select
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import account, login, register_velzio
 
 from webapp import deferred, jobs, mail
 from webapp.extensions import db

@@ -16,8 +16,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK, ServerLikeClient, account, outbox, submit
 from sqlalchemy import select, update
+from support.apps import ServerLikeClient
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import submit
+from support.mail import outbox
+from support.people import account
 from support.smtp import LoopbackSMTP
 
 from webapp import mail

@@ -11,7 +11,6 @@ the reason in the report, and fail where CI is set (.ci/run always sets both).""
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import time
 import uuid
@@ -21,8 +20,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK
 from sqlalchemy import create_engine, text
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import CSRF_RE, csrf_from
+from support.mail import link_in
 from support.servers import (
     Process,
     flask_command,
@@ -33,8 +34,6 @@ from support.servers import (
 )
 
 REDIS = os.environ.get("TEST_REDIS_URL")
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-LINK_RE = re.compile(r"https?://\S+")
 # Each virtual user of the load test registers once; both tenants.
 LOAD_USERS = 300
 LOAD_CONCURRENCY = 32
@@ -73,10 +72,7 @@ class Cluster:
             email=email,
         )
         assert body, f"no email to {email} in the outbox"
-        for url in LINK_RE.findall(body):
-            if marker in url:
-                return urlsplit(url).path
-        raise AssertionError(f"no {marker} link in the email to {email}")
+        return link_in(body, marker)
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +159,8 @@ class Visitor:
     def submit(self, page: str, data: dict, action: str | None = None, **headers):
         """Open `page`, post `data` with its CSRF token to `action` (or back)."""
         html = self.http.get(page).text
-        match = CSRF_RE.search(html)
-        assert match, f"no CSRF token on {page}"
         return self.http.post(
-            action or page, data={"csrf_token": match.group(1), **data}, headers=headers
+            action or page, data={"csrf_token": csrf_from(html), **data}, headers=headers
         )
 
     def close(self):

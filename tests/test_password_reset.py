@@ -3,20 +3,12 @@ confirmation link. Same answers for known and unknown addresses."""
 
 from datetime import timedelta
 
-from conftest import (
-    VELZIO_OK,
-    account,
-    confirm,
-    expected,
-    gettext_in,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-    without_csrf,
-)
 from sqlalchemy import update
+from support.data import VELZIO_OK
+from support.forms import submit, without_csrf
+from support.mail import link_in, outbox
+from support.people import account, confirm, login, register_velzio
+from support.texts import expected, gettext_in
 
 from webapp.extensions import db
 from webapp.models import Token, utcnow
@@ -135,7 +127,7 @@ def test_resend_to_unconfirmed_account(client, app):
 
 
 def test_resend_activation_to_business_account(client, app):
-    from conftest import ELEKTRUM_OK
+    from support.data import ELEKTRUM_OK
 
     submit(client, "/elektrum/register", ELEKTRUM_OK)
     resend(app, "elektrum", "jonas@example.com")

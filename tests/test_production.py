@@ -16,16 +16,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import (
-    VELZIO_OK,
-    ServerLikeClient,
-    base_config,
-    csrf_from,
-    link_in,
-    outbox,
-    submit,
-)
 from sqlalchemy import select, update
+from support.apps import ServerLikeClient, base_config
+from support.data import VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
 
 from webapp import create_app
 from webapp.config import PROJECT_ROOT

@@ -6,20 +6,13 @@ temporary tenants file, through the real pages."""
 from pathlib import Path
 
 import pytest
-from conftest import (
-    TENANTS_FILE,
-    VELZIO_OK,
-    account,
-    confirm,
-    expected,
-    gettext_in,
-    htmx_post,
-    link_in,
-    login,
-    outbox,
-    submit,
-)
 from jinja2 import ChoiceLoader, FileSystemLoader
+from support.apps import TENANTS_FILE
+from support.data import VELZIO_OK
+from support.forms import htmx_post, submit
+from support.mail import link_in, outbox
+from support.people import account, confirm, login
+from support.texts import expected, gettext_in
 
 from webapp import profiles
 from webapp.tenants import TenantDataError, load_tenants

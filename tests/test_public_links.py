@@ -8,16 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import (
-    TENANTS_FILE,
-    ServerLikeClient,
-    base_config,
-    csrf_from,
-    gettext_in,
-    outbox,
-    register_velzio,
-    submit,
-)
+from support.apps import TENANTS_FILE, ServerLikeClient, base_config
+from support.forms import csrf_from, submit
+from support.mail import outbox
+from support.people import register_velzio
+from support.texts import gettext_in
 
 from webapp import create_app
 from webapp.config import ConfigError, load_config

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import brotli
 import pytest
-from conftest import base_config
 from flask import render_template_string
+from support.apps import base_config
 
 from webapp import create_app
 from webapp.assets import assets, build, hashed_name

@@ -4,8 +4,10 @@ email readable with the QA token, nobody else's, every read audited."""
 from __future__ import annotations
 
 import pytest
-from conftest import VELZIO_OK, confirm, submit
 from sqlalchemy import select
+from support.data import VELZIO_OK
+from support.forms import submit
+from support.people import confirm
 
 from webapp.config import ConfigError, load_config
 from webapp.extensions import db
@@ -150,7 +152,7 @@ def test_production_refuses_capture_without_a_long_token(tmp_path, monkeypatch):
 def test_a_test_address_pattern_cannot_match_strangers(pattern):
     import tomllib
 
-    from conftest import TENANTS_FILE
+    from support.apps import TENANTS_FILE
 
     data = tomllib.loads(TENANTS_FILE.read_text())["tenants"][1]
     with pytest.raises(TenantDataError, match="qa_addresses"):
@@ -165,7 +167,7 @@ def test_in_production_test_mail_is_sent_as_usual_and_readable(app, database, tm
     import socket
 
     from aiosmtpd.controller import Controller
-    from conftest import ServerLikeClient, base_config
+    from support.apps import ServerLikeClient, base_config
 
     from webapp import create_app
 

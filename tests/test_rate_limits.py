@@ -11,7 +11,9 @@ import sys
 import uuid
 
 import pytest
-from conftest import VELZIO_OK, csrf_from, logout, register_velzio, submit
+from support.data import VELZIO_OK
+from support.forms import csrf_from, submit
+from support.people import logout, register_velzio
 
 from webapp.config import PROJECT_ROOT
 
@@ -128,7 +130,8 @@ def test_limit_messages_are_translated(app):
 SECOND_INSTANCE = """
 import json, os, sys
 sys.path.insert(0, {tests!r})
-from conftest import VELZIO_OK, csrf_from
+from support.data import VELZIO_OK
+from support.forms import csrf_from
 from webapp import create_app
 app = create_app(json.loads(os.environ["INSTANCE_CONFIG"]))
 client = app.test_client()
@@ -144,7 +147,7 @@ def test_limits_hold_across_instances_only_with_shared_storage(database, tmp_pat
     """A second process (another instance) sees the first one's count through
     Redis; with in-memory storage it does not, which is why production needs
     REDIS_URL."""
-    from conftest import base_config
+    from support.apps import base_config
 
     from webapp import create_app
     from webapp.extensions import db

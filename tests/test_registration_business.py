@@ -2,18 +2,11 @@
 registry, then the password created from the emailed activation link."""
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    account,
-    expected,
-    gettext_in,
-    link_in,
-    login,
-    logout,
-    outbox,
-    register_elektrum,
-    submit,
-)
+from support.data import ELEKTRUM_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import account, login, logout, register_elektrum
+from support.texts import expected, gettext_in
 
 
 def post(client, **changes):
@@ -179,7 +172,7 @@ def test_activation_password_policy(client, app, password, key, params):
 def test_flow_stores_no_contract_for_a_non_customer(app, ctx):
     """The flow itself ignores a contract number of a non-customer, whatever
     the caller passes."""
-    from conftest import tenant
+    from support.apps import tenant
 
     from webapp.registration.flows import Registration, register_customer
     from webapp.tenants import settings_for

@@ -1,7 +1,10 @@
 """Residential (MOKESTA) registration, confirmation and login, as a person with
 JavaScript off would do it: full POSTs."""
 
-from conftest import VELZIO_OK, account, confirm, link_in, login, outbox, submit
+from support.data import VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import account, confirm, login
 
 
 def test_registration_confirmation_and_login(client, app):
@@ -46,13 +49,9 @@ def test_invalid_post_keeps_input_except_passwords(client, app):
 # --- rules of the residential form ------------------------------------------
 
 import pytest  # noqa: E402
-from conftest import (  # noqa: E402
-    error_prefix,
-    expected,
-    gettext_in,
-    register_velzio,
-    title_of,
-)
+from support.forms import title_of  # noqa: E402
+from support.people import register_velzio  # noqa: E402
+from support.texts import error_prefix, expected, gettext_in  # noqa: E402
 
 
 def post(client, headers=None, **changes):

@@ -4,19 +4,12 @@ import hashlib
 import re
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    account,
-    csrf_from,
-    gettext_in,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
 from sqlalchemy import select
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import csrf_from, submit
+from support.mail import link_in, outbox
+from support.people import account, login, register_velzio
+from support.texts import gettext_in
 
 from webapp import create_app
 from webapp.config import ConfigError, load_config

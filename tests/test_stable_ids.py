@@ -6,15 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import (
-    ELEKTRUM_OK,
-    VELZIO_OK,
-    link_in,
-    login,
-    outbox,
-    register_velzio,
-    submit,
-)
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import login, register_velzio
 
 from savitarna_qa import hooks
 

@@ -2,8 +2,9 @@
 URLs answer."""
 
 import pytest
-from conftest import TENANTS_FILE, gettext_in
 from sqlalchemy import event, select
+from support.apps import TENANTS_FILE
+from support.texts import gettext_in
 
 from webapp.extensions import db
 from webapp.models import Tenant

@@ -5,9 +5,9 @@ import re
 
 import pytest
 from babel.messages.pofile import read_po
-from conftest import PROJECT_ROOT
 from flask_babel import force_locale
 
+from webapp.config import PROJECT_ROOT
 from webapp.messages import MESSAGES, message
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
@@ -64,7 +64,9 @@ def test_pages_default_to_lithuanian(client):
 
 def test_lithuanian_names_a_forbidden_space_instead_of_quoting_it(client):
     """„ “ shows nothing a customer can read; the message says "tarpo"."""
-    from conftest import ELEKTRUM_OK, link_in, outbox, submit
+    from support.data import ELEKTRUM_OK
+    from support.forms import submit
+    from support.mail import link_in, outbox
 
     submit(client, "/elektrum/register", ELEKTRUM_OK)
     link = link_in(outbox(client.application)[0], "/activate/")

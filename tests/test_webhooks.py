@@ -20,10 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from conftest import ELEKTRUM_OK, VELZIO_OK, confirm, link_in, login, logout, outbox, submit
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.forms import submit
+from support.mail import link_in, outbox
+from support.people import confirm, login, logout
 from support.servers import free_port
 
 from webapp import webhooks
