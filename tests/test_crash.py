@@ -35,6 +35,7 @@ from support.servers import (
     Process,
     flask_command,
     fresh_schema,
+    production_env,
     require_services,
     start_gunicorn,
     start_worker,
@@ -150,26 +151,15 @@ def system(tmp_path_factory):
     smtp = LoopbackSMTP().start()
     processes: list[Process] = []
     with fresh_schema("test_crash") as url:
-        env = {
-            **os.environ,
-            "APP_ENV": "production",
-            # The instances are reached at 127.0.0.1 (over plain HTTP, behind no proxy).
-            "PUBLIC_URL": "https://127.0.0.1",
-            "SECRET_KEY": "crash-" + uuid.uuid4().hex,
-            "DATABASE_URL": url,
-            "REDIS_URL": "",
-            "TRUSTED_PROXIES": "1",
-            "MAIL_URL": smtp.url,
-            "MAIL_TIMEOUT": "5",
-            "MAIL_CLAIM_SECONDS": "3",
-            "JOB_LEASE_SECONDS": "3",
-            "LOG_FORMAT": "json",
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "1024",
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "4",
-            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-        }
+        env = production_env(
+            url,
+            tmp_path_factory.mktemp("instance"),
+            REDIS_URL="",
+            MAIL_URL=smtp.url,
+            MAIL_TIMEOUT="5",
+            MAIL_CLAIM_SECONDS="3",
+            JOB_LEASE_SECONDS="3",
+        )
         log_dir = tmp_path_factory.mktemp("crash")
         engine = create_engine(url)
         try:

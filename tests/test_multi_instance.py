@@ -28,6 +28,7 @@ from support.servers import (
     Process,
     flask_command,
     fresh_schema,
+    production_env,
     require_services,
     start_gunicorn,
     wait_ready,
@@ -91,25 +92,13 @@ def cluster(tmp_path_factory):
     prefix = f"savitarna-test-{run}"
     instances: list[Process] = []
     with fresh_schema("test_multi") as url:
-        env = {
-            **os.environ,
-            "APP_ENV": "production",
-            # The instances are reached at 127.0.0.1 (over plain HTTP, behind no proxy).
-            "PUBLIC_URL": "https://127.0.0.1",
-            "SECRET_KEY": "multi-" + uuid.uuid4().hex,
-            "DATABASE_URL": url,
-            "REDIS_URL": REDIS,
-            "RATELIMIT_KEY_PREFIX": prefix,
-            "RATELIMIT_LOGIN_IP": "3 per minute",
-            "TRUSTED_PROXIES": "1",
-            "MAIL_URL": "",
-            "LOG_FORMAT": "json",
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "1024",
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "4",
-            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-        }
+        env = production_env(
+            url,
+            tmp_path_factory.mktemp("instance"),
+            REDIS_URL=REDIS,
+            RATELIMIT_KEY_PREFIX=prefix,
+            RATELIMIT_LOGIN_IP="3 per minute",
+        )
         log_dir = tmp_path_factory.mktemp("gunicorn")
         engine = create_engine(url)
         try:

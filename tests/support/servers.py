@@ -63,6 +63,28 @@ def fresh_schema(prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+def production_env(database: str, instance: Path, **settings: str) -> dict[str, str]:
+    """The environment of production instances on this machine: production mode
+    on `database`, reached at 127.0.0.1 over plain HTTP behind one trusted
+    proxy, cheap hashes, 2 gunicorn workers of 4 threads; `settings` on top."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "PUBLIC_URL": "https://127.0.0.1",
+        "SECRET_KEY": "production-" + uuid.uuid4().hex,
+        "DATABASE_URL": database,
+        "TRUSTED_PROXIES": "1",
+        "MAIL_URL": "",
+        "LOG_FORMAT": "json",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+        "INSTANCE_PATH": str(instance),
+        **settings,
+    }
+
+
 def flask_command(env: dict, *args: str, timeout: float = 120) -> str:
     """`flask --app wsgi ARGS` as an operator runs it; its output."""
     result = subprocess.run(
