@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install translations messages run serve test lint e2e unit bench profile clean
+.PHONY: install translations messages run serve test lint e2e unit bench profile wheel clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,9 +70,15 @@ CASE ?= check
 profile: translations $(VENV)/.bench
 	$(BIN)/python bench/profile.py $(CASE) --flat 30
 
+# The package for `pip install 'savitarna[qa]'` without the source tree: the wheel
+# carries templates/, static/, translations/ (compiled), data/ and demo/ (setup.py).
+wheel: translations
+	rm -rf build/lib
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
+
 lint: install
 	$(BIN)/ruff check webapp savitarna_qa tests e2e examples
 	$(BIN)/ruff format --check webapp savitarna_qa tests e2e examples
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache dist

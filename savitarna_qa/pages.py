@@ -21,9 +21,9 @@ LANGUAGES = ("lt", "en")
 
 
 def _translations_dir() -> Path:
-    from webapp.config import PROJECT_ROOT
+    from webapp.config import RESOURCE_ROOT
 
-    return PROJECT_ROOT / "translations"
+    return RESOURCE_ROOT / "translations"
 
 
 @cache

@@ -46,7 +46,7 @@ def start_local_server(
 
     import webapp
     from webapp import create_app
-    from webapp.config import PROJECT_ROOT
+    from webapp.config import RESOURCE_ROOT
     from webapp.contracts import import_contracts
     from webapp.extensions import db
     from webapp.models import Tenant
@@ -71,7 +71,7 @@ def start_local_server(
             **(config or {}),
         }
     )
-    data = PROJECT_ROOT / "data"
+    data = RESOURCE_ROOT / "data"
     with app.app_context():
         upgrade(directory=str(Path(webapp.__file__).parent / "migrations"))
         load_tenants(tenants_file or data / "tenants.toml")

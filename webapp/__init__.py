@@ -14,20 +14,24 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import PROJECT_ROOT, load_config
+from .config import INSTALLED, PROJECT_ROOT, RESOURCE_ROOT, load_config
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, hooks, errors, CLI."""
-    instance = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    # The repository's instance/; an installed package's is Flask's own choice
+    # (<prefix>/var/webapp-instance), never inside site-packages.
+    instance = os.environ.get("INSTANCE_PATH") or (
+        None if INSTALLED else str(PROJECT_ROOT / "instance")
+    )
     app = Flask(
         __name__,
-        instance_path=str(instance),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=instance,
+        template_folder=str(RESOURCE_ROOT / "templates"),
+        static_folder=str(RESOURCE_ROOT / "static"),
     )
-    app.config.update(load_config(instance, config))
+    app.config.update(load_config(Path(app.instance_path), config))
     register_middleware(app)
     register_extensions(app)
     register_blueprints(app)

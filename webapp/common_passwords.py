@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from .config import PROJECT_ROOT
+from .config import RESOURCE_ROOT
 
-EXTRA_LIST = PROJECT_ROOT / "data" / "common-passwords-lt.txt"
+EXTRA_LIST = RESOURCE_ROOT / "data" / "common-passwords-lt.txt"
 
 
 @cache

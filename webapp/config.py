@@ -9,6 +9,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# templates/, static/, translations/, data/ and demo/: the repository's, or the
+# copy a built wheel carries in webapp/_shared/ (setup.py). The installed copy is
+# looked for first: a site-packages may hold some other project's templates/.
+_INSTALLED_RESOURCES = Path(__file__).resolve().parent / "_shared"
+INSTALLED = _INSTALLED_RESOURCES.is_dir()
+RESOURCE_ROOT = _INSTALLED_RESOURCES if INSTALLED else PROJECT_ROOT
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -61,7 +67,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAILBOX_ENABLED": _flag("MAILBOX_ENABLED", default=not production and not mail_url),
         "BABEL_DEFAULT_LOCALE": "lt",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Vilnius",
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(RESOURCE_ROOT / "translations"),
         "LANGUAGES": ("lt", "en"),
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("CSRF_TIME_LIMIT", str(8 * 3600))),
         "SESSION_COOKIE_NAME": "savitarna_session",
@@ -84,8 +90,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Static files: versioned names, pre-compressed, served by WhiteNoise
         # (webapp/assets.py). Development serves static/ as it is.
         "STATIC_VERSIONED": _flag("STATIC_VERSIONED", default=env != "development"),
+        # An installed package builds into its instance folder, not site-packages.
         "STATIC_BUILD_DIR": os.environ.get(
-            "STATIC_BUILD_DIR", str(PROJECT_ROOT / "build" / "static")
+            "STATIC_BUILD_DIR",
+            str(instance_path / "static" if INSTALLED else PROJECT_ROOT / "build" / "static"),
         ),
         "STATIC_MAX_AGE": int(os.environ.get("STATIC_MAX_AGE", "3600")),
         # Pages and fragments compressed by the app (Flask-Compress), so what the

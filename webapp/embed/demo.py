@@ -7,9 +7,9 @@ import click
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
-from ..config import PROJECT_ROOT
+from ..config import RESOURCE_ROOT
 
-DEMO = PROJECT_ROOT / "demo"
+DEMO = RESOURCE_ROOT / "demo"
 FILES = {
     "/": ("host.html", "text/html; charset=utf-8"),
     "/host.js": ("host.js", "text/javascript; charset=utf-8"),
