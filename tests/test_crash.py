@@ -33,8 +33,8 @@ from support.data import ELEKTRUM_OK, VELZIO_OK
 from support.forms import CSRF_RE
 from support.servers import (
     Process,
-    flask_command,
     fresh_schema,
+    prepare_release,
     production_env,
     require_services,
     start_gunicorn,
@@ -163,9 +163,7 @@ def system(tmp_path_factory):
         log_dir = tmp_path_factory.mktemp("crash")
         engine = create_engine(url)
         try:
-            flask_command(env, "db", "upgrade")
-            flask_command(env, "tenants", "load", "data/tenants.toml")
-            flask_command(env, "contracts", "import", "elektrum", "data/elektrum-contracts.csv")
+            prepare_release(env)
             processes = [start_gunicorn("a", env, log_dir), start_gunicorn("b", env, log_dir)]
             processes.append(start_worker("worker", env, log_dir, "--interval", "0.5"))
             for instance in processes[:2]:

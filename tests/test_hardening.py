@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from support.apps import base_config
+from support.apps import base_config, production_app
 from support.data import VELZIO_OK
 from support.forms import csrf_from, submit
 from support.mail import link_in, outbox
@@ -119,17 +119,6 @@ def test_emailed_links_work_in_another_browser(client, app, slug):
         response = submit(phone, link, {"password": "Naujas_123", "password2": "Naujas_123"})
         assert response.status_code == 303
         assert phone.get("/elektrum/account/").status_code == 200
-
-
-def production_app(database, tmp_path):
-    return create_app(
-        {
-            **base_config(tmp_path, database),
-            "APP_ENV": "production",
-            "MAILBOX_ENABLED": False,
-            "PUBLIC_URL": "https://savitarna.example",
-        }
-    )
 
 
 def test_hsts_is_sent_over_https_in_production_only(database, tmp_path, monkeypatch):

@@ -11,7 +11,6 @@ attempt, so the server's count by Message-ID finds any duplicate."""
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from support.forms import submit
 from support.mail import outbox
 from support.people import account
 from support.smtp import LoopbackSMTP
+from support.workers import run_at_once
 
 from webapp import mail
 from webapp.extensions import db
@@ -200,26 +200,7 @@ def test_message_id_is_the_outbox_rows_own(app):
 def deliver_at_once(app, workers: int) -> list[tuple[int, int]]:
     """Run mail.deliver() in `workers` threads released together, each in its own
     app context (its own session and connection); return their (sent, failed)."""
-    barrier = threading.Barrier(workers)
-    results: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
-
-    def work():
-        with app.app_context():
-            barrier.wait(timeout=30)
-            try:
-                results.append(mail.deliver())
-            except BaseException as exc:  # noqa: BLE001 (reported below)
-                errors.append(exc)
-
-    threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, errors
-    return results
+    return run_at_once(app, mail.deliver, workers)
 
 
 def test_two_workers_at_once_send_each_message_once(app, smtp, backend, capsys):

@@ -26,8 +26,8 @@ from support.forms import CSRF_RE, csrf_from
 from support.mail import link_in
 from support.servers import (
     Process,
-    flask_command,
     fresh_schema,
+    prepare_release,
     production_env,
     require_services,
     start_gunicorn,
@@ -102,9 +102,7 @@ def cluster(tmp_path_factory):
         log_dir = tmp_path_factory.mktemp("gunicorn")
         engine = create_engine(url)
         try:
-            flask_command(env, "db", "upgrade")
-            flask_command(env, "tenants", "load", "data/tenants.toml")
-            flask_command(env, "contracts", "import", "elektrum", "data/elektrum-contracts.csv")
+            prepare_release(env)
             instances = [start_gunicorn("a", env, log_dir), start_gunicorn("b", env, log_dir)]
             for instance in instances:
                 wait_ready(instance)

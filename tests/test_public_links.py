@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from support.apps import TENANTS_FILE, ServerLikeClient, base_config
+from support.apps import TENANTS_FILE, production_app
 from support.forms import csrf_from, submit
 from support.mail import outbox
 from support.people import register_velzio
 from support.texts import gettext_in
 
-from webapp import create_app
 from webapp.config import ConfigError, load_config
 from webapp.extensions import db
 from webapp.tenants import TenantDataError, load_tenants
@@ -57,26 +56,11 @@ def test_reset_link_uses_public_url_whatever_the_request_host(client, app):
     assert any("/velzio/reset/" in link for link in links)
 
 
-def production_app(database, tmp_path, **overrides):
-    app = create_app(
-        {
-            **base_config(tmp_path, database),
-            "APP_ENV": "production",
-            "MAILBOX_ENABLED": False,
-            "PUBLIC_URL": "https://savitarna.example",
-            "TRUSTED_PROXIES": 1,
-            **overrides,
-        }
-    )
-    app.test_client_class = ServerLikeClient
-    return app
-
-
 def test_production_behind_a_proxy_refuses_a_forged_host(app, database, tmp_path, monkeypatch):
     """The attack as seen from outside: a forged Host (and X-Forwarded-Host) on
     'forgot password' behind a proxy that passes them on."""
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    production = production_app(database, tmp_path).test_client()
+    production = production_app(database, tmp_path, TRUSTED_PROXIES=1).test_client()
     forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
     page, response = forgot_from(production, "evil.example", forged)
     assert (page.status_code, response.status_code) == (400, 400)

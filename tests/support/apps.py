@@ -46,6 +46,24 @@ class ServerLikeClient(FlaskClient):
         return response
 
 
+def production_app(database: str, tmp_path: Path, **overrides):
+    """An app in production mode on `database` (tenants already loaded by the
+    `app` fixture), at https://savitarna.example, without the mailbox."""
+    from webapp import create_app
+
+    app = create_app(
+        {
+            **base_config(tmp_path, database),
+            "APP_ENV": "production",
+            "MAILBOX_ENABLED": False,
+            "PUBLIC_URL": "https://savitarna.example",
+            **overrides,
+        }
+    )
+    app.test_client_class = ServerLikeClient
+    return app
+
+
 def tenant(slug: str) -> Tenant:
     """The tenant `slug` (inside an app context)."""
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))

@@ -85,6 +85,14 @@ def production_env(database: str, instance: Path, **settings: str) -> dict[str, 
     }
 
 
+def prepare_release(env: dict) -> None:
+    """What the README's Production section runs once per release: the schema,
+    the demo tenants and Elektrum's contract registry."""
+    flask_command(env, "db", "upgrade")
+    flask_command(env, "tenants", "load", "data/tenants.toml")
+    flask_command(env, "contracts", "import", "elektrum", "data/elektrum-contracts.csv")
+
+
 def flask_command(env: dict, *args: str, timeout: float = 120) -> str:
     """`flask --app wsgi ARGS` as an operator runs it; its output."""
     result = subprocess.run(
