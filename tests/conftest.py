@@ -26,6 +26,7 @@ TABLES = (
     "webhook_endpoints",
     "jobs",
     "audit_events",
+    "login_sessions",
     "outbox",
     "tokens",
     "contracts",

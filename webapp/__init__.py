@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, flash, g, redirect, request, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
@@ -76,9 +76,16 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_id: str):
         from .auth.flows import load_session_account
+        from .auth.sessions import LOGIN_KEY
 
         tenant = g.get("tenant")
-        return load_session_account(tenant, session_id) if tenant is not None else None
+        if tenant is None:
+            return None
+        found = load_session_account(tenant, session_id, session.get(LOGIN_KEY))
+        if found is None:
+            return None
+        account, g.login_session = found
+        return account
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -13,7 +13,7 @@ from . import events, mail
 from .extensions import db
 from .forms import legacy_email, normalize_email
 from .links import email_link
-from .models import Account, Tenant, Token, utcnow
+from .models import Account, LoginSession, Tenant, Token, utcnow
 from .security import issue_token, revoke_tokens
 from .tenants import TenantSettings
 
@@ -165,11 +165,28 @@ def confirm_registration(
 # Change
 
 
-def end_sessions(account: Account) -> None:
-    """Every session of the account stops working, on every instance."""
+def end_sessions(account: Account, *, keep: LoginSession | None = None) -> None:
+    """Every session of the account stops working, on every instance, and its
+    logins end; `keep` (the caller's own login) stays listed, for the caller
+    to give its browser a fresh cookie (auth.sessions.renew_session)."""
     db.session.execute(
         update(Account)
         .where(Account.id == account.id)
         .values(session_epoch=Account.session_epoch + 1)
     )
+    ended = update(LoginSession).where(
+        LoginSession.account_id == account.id, LoginSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        ended = ended.where(LoginSession.id != keep.id)
+    db.session.execute(ended.values(ended_at=utcnow()))
     db.session.refresh(account)
+
+
+def end_login(login: LoginSession) -> None:
+    """One login ends (a logout): the account's other logins go on."""
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )

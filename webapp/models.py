@@ -271,3 +271,35 @@ class WebhookDelivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class LoginSession(db.Model):
+    """One login of an account on one browser: what "Sessions and devices"
+    lists, what a logout ends, and where OpenID Connect reads `auth_time` and
+    `amr`. The cookie carries `public_id` (signed); ending a login sets
+    `ended_at`, and the loader refuses a cookie whose login has ended. Holds no
+    address, only the browser's own description of itself."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (Index("ix_login_sessions_account", "account_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # RFC 8176 method references of the whole login ("pwd", later "otp", "hwk" ...).
+    amr: Mapped[list[str]] = mapped_column(JSON)
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    # When the login was completed (OpenID Connect's auth_time), when a
+    # password or passkey was last asked for again (step-up), when last seen.
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+    @property
+    def verified_at(self) -> datetime:
+        """The last time the person proved who they are in this login."""
+        return max(self.authenticated_at, self.reauthenticated_at or self.authenticated_at)

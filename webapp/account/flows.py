@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import events, mail
 from ..accounts import end_sessions
 from ..extensions import db
-from ..models import Account, Tenant, utcnow
+from ..models import Account, LoginSession, Tenant, utcnow
 from ..security import hash_password, revoke_tokens, verify_password
 from ..tenants import TenantSettings
 
@@ -50,15 +50,17 @@ def change_password(
     current: str,
     new: str,
     address: str | None = None,
+    keep_login: LoginSession | None = None,
 ) -> None:
-    """Replace the password. Other sessions and every open link end; the owner is
-    told by email, so a change they did not make does not go unnoticed."""
+    """Replace the password. Other sessions and every open link end (all but
+    `keep_login`, the one that changed it); the owner is told by email, so a
+    change they did not make does not go unnoticed."""
     if not verify_password(account, current):
         raise WrongPassword
     account.password_hash = hash_password(new)
     account.password_changed_at = utcnow()
     revoke_tokens(account)
-    end_sessions(account)
+    end_sessions(account, keep=keep_login)
     events.emit(tenant.id, "account.password_changed", account=account, address=address)
     mail.queue(
         tenant, settings, "password_changed", account.email, account.language, account=account

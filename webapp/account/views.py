@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, url_for
 from flask_login import current_user, login_required
 
-from ..auth.sessions import renew_session
+from ..auth.sessions import current_login, renew_session
 from ..extensions import limiter
 from ..htmx import render, wants_fragment
 from ..limits import client_address, setting
@@ -70,6 +70,7 @@ def password():
                 form.current_password.data,
                 form.password.data,
                 client_address(),
+                keep_login=current_login(),
             )
         except WrongPassword:
             form.current_password.errors.append(message("PASSWORD_CURRENT_WRONG"))

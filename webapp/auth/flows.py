@@ -19,7 +19,7 @@ from ..accounts import (
 from ..extensions import db
 from ..jobs import durable
 from ..links import email_link
-from ..models import Account, Tenant, utcnow
+from ..models import Account, LoginSession, Tenant, utcnow
 from ..security import (
     consume_token,
     find_token,
@@ -30,6 +30,10 @@ from ..security import (
     verify_password,
 )
 from ..tenants import TenantSettings
+
+# How stale a login's last-seen time may be before a request moves it (one
+# write in five minutes per browser, not one a request).
+LOGIN_SEEN_EVERY = 300
 
 
 class LoginFailed(Exception):
@@ -189,19 +193,37 @@ def resend_confirmation(
     db.session.commit()
 
 
-def load_session_account(tenant: Tenant, session_id: str) -> Account | None:
-    """Flask-Login's loader: a session is valid only at the tenant that issued it,
-    and only while the account's session epoch is unchanged."""
+def load_session_account(
+    tenant: Tenant, session_id: str, login_id: object
+) -> tuple[Account, LoginSession] | None:
+    """For Flask-Login's loader: a session is valid only at the tenant that issued it,
+    only while the account's session epoch is unchanged, and only while its
+    login (`login_id`, the LoginSession's public id) has not ended. A login
+    seen again after LOGIN_SEEN_EVERY seconds has its last-seen time moved.
+    The account and its login, or None."""
     try:
         tenant_id, account_id, epoch = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    if tenant_id != tenant.id:
+    if tenant_id != tenant.id or not isinstance(login_id, str):
         return None
-    return db.session.scalar(
-        select(Account).where(
+    row = db.session.execute(
+        select(Account, LoginSession)
+        .join(LoginSession, LoginSession.account_id == Account.id)
+        .where(
             Account.id == account_id,
             Account.tenant_id == tenant.id,
             Account.session_epoch == epoch,
+            LoginSession.public_id == login_id,
+            LoginSession.tenant_id == tenant.id,
+            LoginSession.ended_at.is_(None),
         )
-    )
+    ).first()
+    if row is None:
+        return None
+    account, login = row
+    now = utcnow()
+    if (now - login.last_seen_at).total_seconds() > LOGIN_SEEN_EVERY:
+        login.last_seen_at = now
+        db.session.commit()
+    return account, login

@@ -1,7 +1,9 @@
 """Where every login ends: `complete_login` is the one door into a logged-in
 session (a password, the password set from an activation or reset link, and
 later passkeys and single sign-on all pass through it). It rotates the
-session, records the login, and returns to a checked `next` page.
+session, starts a `LoginSession` row (the device list, logout, and OpenID
+Connect's `auth_time` and `amr` read it), records the login, and returns to a
+checked `next` page.
 
 A login may need one more step first (an authenticator code, a passkey): a
 feature plugs its step in with `register_step`. When a step applies, the
@@ -14,14 +16,15 @@ This is the only module that calls Flask-Login's `login_user`."""
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, current_app, flash, g, redirect, session, url_for
-from flask_login import login_user
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from .. import events
@@ -29,14 +32,23 @@ from ..extensions import db
 from ..htmx import hx_redirect, wants_fragment
 from ..limits import client_address
 from ..messages import message
-from ..models import Account
+from ..models import Account, LoginSession
 
 # The session key of a half-done login (also read by embed/sessions.py: a frame
 # keeps its cookie for a half-done login as for a whole one).
 PENDING_KEY = "login_pending"
+# The session key of a whole login: its LoginSession's public_id.
+LOGIN_KEY = "login"
 # Longer than any page we link to; anything longer is not ours.
 NEXT_MAX_LENGTH = 512
-METHODS = ("password", "activation", "reset")
+# Each first step and its RFC 8176 method references. A password set from an
+# emailed link is a password login too: the link proved the address, not the person.
+METHOD_AMR: dict[str, tuple[str, ...]] = {
+    "password": ("pwd",),
+    "activation": ("pwd",),
+    "reset": ("pwd",),
+}
+USER_AGENT_MAX_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -93,8 +105,7 @@ def complete_login(account: Account, method: str, *, next_url: str | None = None
     """End a login whose first step (`method`) has been passed: the answer that
     leads to the next step's page, or, when no step is left, the logged-in
     session and the way to `next_url` (checked again here) or the account page."""
-    assert method in METHODS, method
-    return _continue(account, method, next_url, done=())
+    return _continue(account, method, next_url, done=(), amr=METHOD_AMR[method])
 
 
 def _continue(
@@ -102,11 +113,13 @@ def _continue(
     method: str,
     next_url: str | None,
     done: tuple[str, ...],
+    amr: Iterable[str],
     started_at: float | None = None,
 ) -> Response:
+    amr = list(dict.fromkeys(amr))
     step = next((s for s in _steps() if s.name not in done and s.applies(account)), None)
     if step is None:
-        renew_session(account)
+        start_login(account, amr)
         _record_login(account, method)
         db.session.commit()
         target = safe_next(next_url, g.tenant.slug) or url_for("account.home")
@@ -122,6 +135,7 @@ def _continue(
         "started_at": time.time() if started_at is None else started_at,
         "step": step.name,
         "done": list(done),
+        "amr": amr,
     }
     return _go(url_for(step.endpoint))
 
@@ -150,10 +164,11 @@ def pending_login(step: str) -> Account | None:
     )
 
 
-def finish_pending_login(step: str) -> Response:
-    """Called by `step`'s page once the person has passed it: the next step's
-    page, or the completed login. A half-done login that has expired (or is not
-    at this step) is dropped, and the person is asked to log in again."""
+def finish_pending_login(step: str, amr: Iterable[str] = ()) -> Response:
+    """Called by `step`'s page once the person has passed it, with the method
+    references of what they passed (RFC 8176: "otp", "hwk" ...): the next
+    step's page, or the completed login. A half-done login that has expired (or
+    is not at this step) is dropped, and the person is asked to log in again."""
     account = pending_login(step)
     pending = session.get(PENDING_KEY) or {}
     if account is None:
@@ -164,6 +179,7 @@ def finish_pending_login(step: str) -> Response:
         pending["method"],
         pending.get("next"),
         done=done,
+        amr=[*pending.get("amr", ()), *amr],
         started_at=pending["started_at"],
     )
 
@@ -178,11 +194,50 @@ def abandon_pending_login() -> Response:
     return _go(url_for("auth.login", next=next_url) if next_url else url_for("auth.login"))
 
 
-def renew_session(account: Account) -> None:
-    """A fresh session for `account`: at the end of a login, and after a
-    password change (whose new session epoch ends the old cookie)."""
+def start_login(account: Account, amr: list[str]) -> LoginSession:
+    """A fresh cookie and a new LoginSession for `account` (in the caller's
+    transaction): nothing set before the login survives it."""
+    login = LoginSession(
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        public_id=secrets.token_urlsafe(32),
+        amr=amr,
+        user_agent=(request.user_agent.string or None)
+        and request.user_agent.string[:USER_AGENT_MAX_LENGTH],
+    )
+    db.session.add(login)
     session.clear()
     login_user(account)
+    session[LOGIN_KEY] = login.public_id
+    g.login_session = login
+    return login
+
+
+def renew_session(account: Account) -> None:
+    """A fresh cookie for the same login, after a password change (whose new
+    session epoch ends every cookie, this one's too)."""
+    login = current_login()
+    session.clear()
+    login_user(account)
+    if login is not None:
+        session[LOGIN_KEY] = login.public_id
+
+
+def current_login() -> LoginSession | None:
+    """The LoginSession of this request's logged-in person, or None."""
+    if "login_session" not in g:
+        g.login_session = None
+        public_id = session.get(LOGIN_KEY)
+        if current_user.is_authenticated and isinstance(public_id, str):
+            g.login_session = db.session.scalar(
+                select(LoginSession).where(
+                    LoginSession.public_id == public_id,
+                    LoginSession.account_id == current_user.id,
+                    LoginSession.tenant_id == current_user.tenant_id,
+                    LoginSession.ended_at.is_(None),
+                )
+            )
+    return g.login_session
 
 
 def _record_login(account: Account, method: str) -> None:

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user, logout_user
 
 from .. import events
+from ..accounts import end_login
 from ..embed.probe import frame_keeps_no_cookies
 from ..extensions import db, limiter
 from ..htmx import render
@@ -22,14 +23,13 @@ from .flows import (
     authenticate,
     confirm_email,
     confirmation_page,
-    end_sessions,
     link_account,
     request_password_reset,
     resend_confirmation,
     set_password_from_link,
 )
 from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
-from .sessions import complete_login, safe_next
+from .sessions import complete_login, current_login, safe_next
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -75,10 +75,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out: this session and every other session of the account end."""
+    """Log out: this browser's login ends; the account's logins on other
+    devices go on (the account page can end them)."""
     if current_user.is_authenticated:
         account = current_user._get_current_object()
-        end_sessions(account)
+        login = current_login()
+        if login is not None:
+            end_login(login)
         events.emit(g.tenant.id, "logout", account=account, address=client_address())
         db.session.commit()
     logout_user()
