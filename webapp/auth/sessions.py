@@ -140,7 +140,12 @@ def _continue(
         None,
     )
     if step is None:
+        # What the pages of a half-done login said ("your password is saved")
+        # is still to be shown after it.
+        said = session.get("_flashes") if done else None
         start_login(account, amr)
+        if said:
+            session["_flashes"] = said
         _record_login(account, method)
         db.session.commit()
         target = safe_next(next_url, g.tenant.slug) or url_for("account.home")

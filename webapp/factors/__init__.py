@@ -15,9 +15,7 @@ def init_app(app: Flask) -> None:
     from .flows import needs_second_step
 
     # A passkey login ("mfa" already) has had its second factor.
-    register_step(
-        app, "second_factor", needs_second_step, "factors.step", unless_amr=("mfa",)
-    )
+    register_step(app, "second_factor", needs_second_step, "factors.step", unless_amr=("mfa",))
 
 
 from . import views  # noqa: E402,F401

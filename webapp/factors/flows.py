@@ -365,9 +365,7 @@ def start_authenticator(account: Account) -> tuple[str, str]:
         )
         db.session.commit()
     settings = settings_for(account.tenant)
-    uri = pyotp.TOTP(secret).provisioning_uri(
-        name=account.email, issuer_name=settings.product_name
-    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=settings.product_name)
     qr = segno.make(uri, error="m").svg_inline(scale=5, border=2, omitsize=False)
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr
 

@@ -124,7 +124,6 @@ def security():
         factors=factor_count(account),
         rename_form=RenamePasskeyForm(),
         button=ButtonForm(),
-        passkey_form=PasskeyForm(),
         passkey_problem=passkey_problem(),
     )
 
@@ -173,7 +172,9 @@ def rename(passkey_id: int):
             return render("errors/error.html", 404, code=404)
         flash(message("PASSKEY_RENAMED"), "success")
     else:
-        flash(form.name.errors[0] if form.name.errors else message("PASSKEY_NAME_REQUIRED"), "error")
+        flash(
+            form.name.errors[0] if form.name.errors else message("PASSKEY_NAME_REQUIRED"), "error"
+        )
     return redirect(url_for(".security"), 303)
 
 
@@ -323,7 +324,6 @@ def step():
         form=form,
         has_passkey=bool(passkeys_of(account)),
         has_app=authenticator(account) is not None,
-        passkey_form=PasskeyForm(),
         button=ButtonForm(),
         passkey_problem=passkey_problem(),
     )
