@@ -97,3 +97,21 @@ def through_step(client, app, slug: str, email: str, response):
     if phone is None:
         return set_up_on_step(client, app, slug, email)
     return pass_step(client, slug, phone.recovery_code())
+
+
+def add_authenticator(client, app, slug: str, email: str) -> Phone:
+    """On the security page (logged in): set up an app, keep the recovery codes."""
+    path = f"/{slug}/account/security/authenticator"
+    html = client.get(path).get_data(as_text=True)
+    phone = Phone(key_on(html))
+    shown = client.post(path, data={"csrf_token": csrf_from(html), "code": phone.code()})
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    phone.recovery_codes = codes_on(shown.get_data(as_text=True))
+    _phones(app)[(slug, email.lower())] = phone
+    return phone
+
+
+def press(client, slug: str, action: str, data: dict | None = None):
+    """A button of the security page (its CSRF token, then the post)."""
+    html = client.get(f"/{slug}/account/security").get_data(as_text=True)
+    return client.post(action, data={"csrf_token": csrf_from(html), **(data or {})})
