@@ -240,6 +240,7 @@ def _tour(page: Page, server: LiveServer, tenant: str, lang: str) -> Tour:
         _submit(page, ui.labels["confirm"], 422)
         tour.check("activate link with errors")
         ui.set_new_password(PASSWORD)
+        ui.set_up_second_factor(check=tour.check)
     ui.expect_account_page()
     tour.check("account (notice)")
     visit("/account/password", "password change")
