@@ -168,6 +168,22 @@ def registration_options(settings: TenantSettings, account: Account) -> tuple[st
     return options_to_json(options), bytes_to_base64url(options.challenge)
 
 
+def _verified(verify, settings: TenantSettings, parsed: dict, challenge: str, **checks):
+    """py_webauthn's `verify` of the browser's answer for this site and
+    challenge; anything it (or a malformed answer) raises is PasskeyRefused."""
+    rp_id, origin = relying_party(settings)
+    try:
+        return verify(
+            credential=parsed,
+            expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            **checks,
+        )
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+        raise PasskeyRefused from exc
+
+
 def _parse(credential: str) -> dict:
     try:
         parsed = json.loads(credential)
@@ -188,17 +204,9 @@ def add_passkey(
 ) -> Passkey:
     """Keep the passkey the browser made for `challenge`; tell the owner by email."""
     parsed = _parse(credential)
-    rp_id, origin = relying_party(settings)
-    try:
-        verified = verify_registration_response(
-            credential=parsed,
-            expected_challenge=base64url_to_bytes(challenge),
-            expected_rp_id=rp_id,
-            expected_origin=origin,
-            require_user_verification=True,
-        )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
-        raise PasskeyRefused from exc
+    verified = _verified(
+        verify_registration_response, settings, parsed, challenge, require_user_verification=True
+    )
     credential_id = bytes_to_base64url(verified.credential_id)
     taken = db.session.scalar(
         select(Passkey.id).where(
@@ -266,19 +274,15 @@ def check_passkey(
     handle = (parsed.get("response") or {}).get("userHandle")
     if account is None and handle != owner.webauthn_handle:
         raise PasskeyRefused
-    rp_id, origin = relying_party(settings)
-    try:
-        verified = verify_authentication_response(
-            credential=parsed,
-            expected_challenge=base64url_to_bytes(challenge),
-            expected_rp_id=rp_id,
-            expected_origin=origin,
-            credential_public_key=passkey.public_key,
-            credential_current_sign_count=passkey.sign_count,
-            require_user_verification=account is None,
-        )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
-        raise PasskeyRefused from exc
+    verified = _verified(
+        verify_authentication_response,
+        settings,
+        parsed,
+        challenge,
+        credential_public_key=passkey.public_key,
+        credential_current_sign_count=passkey.sign_count,
+        require_user_verification=account is None,
+    )
     # Only ever forwards: two answers racing cannot both move it.
     moved = db.session.execute(
         update(Passkey)

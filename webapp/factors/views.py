@@ -206,7 +206,19 @@ def remove(passkey_id: int):
 @login_required
 def set_up_authenticator():
     """Set up an authenticator app: the QR code and the key, then a code from it."""
-    account = _account()
+
+    def done(codes):
+        flash(message("AUTHENTICATOR_ADDED"), "success")
+        if codes:
+            return render("factors/recovery_codes.html", codes=codes, next_form=None)
+        return redirect(url_for(".security"), 303)
+
+    return _set_up_app(_account(), "factors/authenticator.html", done)
+
+
+def _set_up_app(account, template: str, done):
+    """The set-up form of an app on `template`; `done(codes)` answers once a
+    code from it has confirmed it (codes: new recovery codes, or None)."""
     form = ConfirmAuthenticatorForm()
     if form.validate_on_submit():
         try:
@@ -216,14 +228,9 @@ def set_up_authenticator():
         except WrongCode:
             form.code.errors.append(message("CODE_WRONG"))
         else:
-            flash(message("AUTHENTICATOR_ADDED"), "success")
-            if codes:
-                return render("factors/recovery_codes.html", codes=codes, next_form=None)
-            return redirect(url_for(".security"), 303)
+            return done(codes)
     key, qr = start_authenticator(account)
-    return render(
-        "factors/authenticator.html", 422 if form.errors else 200, form=form, key=key, qr=qr
-    )
+    return render(template, 422 if form.errors else 200, form=form, key=key, qr=qr)
 
 
 @bp.post("/account/security/authenticator/remove")
@@ -330,21 +337,11 @@ def step():
 
 
 def _set_up_step(account):
-    form = ConfirmAuthenticatorForm()
-    if form.validate_on_submit():
-        try:
-            codes = confirm_authenticator(
-                g.tenant, g.settings, account, form.code.data, client_address()
-            )
-        except WrongCode:
-            form.code.errors.append(message("CODE_WRONG"))
-        else:
-            session[SET_UP_KEY] = account.id
-            return render("factors/recovery_codes.html", codes=codes, next_form=ButtonForm())
-    key, qr = start_authenticator(account)
-    return render(
-        "factors/set_up_step.html", 422 if form.errors else 200, form=form, key=key, qr=qr
-    )
+    def done(codes):
+        session[SET_UP_KEY] = account.id
+        return render("factors/recovery_codes.html", codes=codes, next_form=ButtonForm())
+
+    return _set_up_app(account, "factors/set_up_step.html", done)
 
 
 @bp.post("/login/second-factor/continue")
