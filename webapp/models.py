@@ -67,7 +67,10 @@ class Account(UserMixin, db.Model):
     """A customer's login at one utility."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_accounts_tenant_email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email", name="uq_accounts_tenant_email"),
+        UniqueConstraint("tenant_id", "webauthn_handle", name="uq_accounts_webauthn_handle"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -93,7 +96,7 @@ class Account(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The WebAuthn user handle: random (base64url of 32 bytes), made with the
     # first passkey; never the email, so an authenticator holds nothing personal.
-    webauthn_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
+    webauthn_handle: Mapped[str | None] = mapped_column(String(64))
 
     tenant: Mapped[Tenant] = relationship()
 

@@ -31,7 +31,9 @@ def _owned(name, *columns, constraints=()):
 def upgrade():
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("webauthn_handle", sa.String(length=64), nullable=True))
-        batch.create_unique_constraint("uq_accounts_webauthn_handle", ["webauthn_handle"])
+        batch.create_unique_constraint(
+            "uq_accounts_webauthn_handle", ["tenant_id", "webauthn_handle"]
+        )
     _owned(
         "passkeys",
         sa.Column("credential_id", sa.String(length=1400), nullable=False),
