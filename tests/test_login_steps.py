@@ -213,10 +213,11 @@ def test_a_reset_link_logs_in_through_the_step(client, stepped):
     response = submit(client, link, {"password": "Naujas456", "password2": "Naujas456"})
     assert response.headers["Location"] == "/velzio/step-code/"
     assert client.get("/velzio/account/").status_code == 302
-    # The saved password is announced on the step's page (the message the old
-    # direct login showed on the account page).
+    # The saved password is announced on the step's page, without "you are
+    # logged in" (not yet: the step comes first).
     page = client.get("/velzio/step-code/").get_data(as_text=True)
-    assert expected(app, "PASSWORD_SET") in page
+    assert expected(app, "PASSWORD_SAVED") in page
+    assert expected(app, "PASSWORD_SET") not in page
     assert pass_step(client).headers["Location"] == "/velzio/account/"
     assert client.get("/velzio/account/").status_code == 200
 

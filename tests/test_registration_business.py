@@ -116,7 +116,7 @@ def test_registration_activation_and_account_page(client, app):
     assert done.status_code == 303
     # Elektrum requires a second factor: set up before the account page.
     assert done.headers["Location"].endswith("/elektrum/login/second-factor")
-    assert expected(app, "PASSWORD_SET") in client.get(done.headers["Location"]).get_data(
+    assert expected(app, "PASSWORD_SAVED") in client.get(done.headers["Location"]).get_data(
         as_text=True
     )
     done = set_up_on_step(client, app, "elektrum", "jonas@example.com")

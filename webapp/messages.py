@@ -88,6 +88,7 @@ MESSAGES = {
     "EMAIL_CONFIRMED": _l("Your email address is confirmed. Log in with your email and password."),
     "EMAIL_ALREADY_CONFIRMED": _l("Your email address is already confirmed. Log in."),
     "PASSWORD_SET": _l("Your password is saved. Welcome!"),
+    "PASSWORD_SAVED": _l("Your password is saved."),
     "PASSWORD_CHANGED": _l("Your password has been changed."),
     "PREFERENCES_SAVED": _l("Your choices are saved."),
 }
