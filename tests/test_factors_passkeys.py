@@ -187,3 +187,32 @@ def test_a_passkey_login_is_the_second_factor_elektrum_requires(client, app):
     done = passkey_login(client, "elektrum", key)
     assert done.headers["HX-Redirect"] == "/elektrum/account/"
     assert client.get("/elektrum/account/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "credential",
+    ["", "not json", "[]", '{"id": 5}', '{"id": "AAAA", "response": "x"}', "{" * 5000],
+)
+def test_a_malformed_answer_is_a_translated_refusal(client, app, ona, key, credential):
+    pages = (
+        ("/velzio/account/security", "/velzio/account/security/passkeys"),
+        ("/velzio/", "/velzio/passkey"),
+    )
+    for page, action in pages:
+        if page == "/velzio/":
+            logout(client, "velzio")
+        answer = "/login" if page == "/velzio/" else ""
+        refused = ask(client, page, f"{action}/options", action + answer, lambda _: credential)
+        assert refused.status_code == 422
+        assert refused.get_json()["error"] == expected(app, "PASSKEY_FAILED")
+
+
+def test_every_factor_post_needs_its_csrf_token(client, app, ona):
+    posts = [
+        rule.rule.replace("<tenant:tenant>", "velzio").replace("<int:passkey_id>", "1")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("factors.") and "POST" in (rule.methods or ())
+    ]
+    assert len(posts) == 13
+    for path in posts:
+        assert client.post(path, data={"code": "123456"}).status_code == 400, path
