@@ -59,10 +59,13 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
     """Start an app (config overrides as keyword arguments) on its own database
-    and a free port; every server stops at the end of the session."""
+    and a free port; every server stops at the end of the session. It listens
+    on 127.0.0.1; `public_host="localhost"` has the browser (and the emailed
+    links) reach it by that name, as passkeys need (a WebAuthn relying party
+    cannot be an IP address)."""
     started: list[tuple[object, threading.Thread, Flask]] = []
 
-    def start(**overrides) -> LiveServer:
+    def start(public_host: str = "127.0.0.1", **overrides) -> LiveServer:
         folder = tmp_path_factory.mktemp("live")
         app = create_app(base_config(folder, f"sqlite:///{folder / 'e2e.sqlite'}", **overrides))
         with app.app_context():
@@ -73,11 +76,11 @@ def live_server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]
             db.session.remove()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         # Emailed links lead where the browser reaches this server.
-        app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
+        app.config["PUBLIC_URL"] = f"http://{public_host}:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
         thread.start()
         started.append((server, thread, app))
-        return LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+        return LiveServer(url=f"http://{public_host}:{server.server_port}", app=app)
 
     yield start
     for server, thread, app in started:

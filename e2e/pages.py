@@ -9,6 +9,7 @@ import uuid
 from urllib.parse import quote
 from urllib.request import urlopen
 
+import pyotp
 import pytest
 from babel.support import Translations
 from playwright.sync_api import Locator, Page, expect
@@ -184,6 +185,27 @@ class Ui:
         self.field("login_email").fill(email)
         self.field("password").fill(password)
         return self.submit("log_in", status)
+
+    def set_up_second_factor(self, check=None) -> pyotp.TOTP:
+        """The set-up step a "required" tenant (Elektrum) shows at the first
+        login: the key from the page into an authenticator app (pyotp), its
+        code, then past the recovery codes. `check(name)` runs on each page."""
+        page = self.page
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            self.t("One more step: protect your account")
+        )
+        if check:
+            check("second factor set-up")
+        app = pyotp.TOTP(page.locator("code.secret-key").inner_text().replace(" ", ""))
+        page.get_by_label(label(self.t("Code from the app"))).fill(app.now())
+        with page.expect_navigation():
+            page.get_by_role("button", name=self.t("Confirm"), exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(self.t("Your recovery codes"))
+        if check:
+            check("recovery codes")
+        with page.expect_navigation():
+            page.get_by_role("button", name=self.t("I have saved them: continue")).click()
+        return app
 
     def expect_account_page(self):
         expect(self.page).to_have_url(re.compile(rf"/{self.tenant}/account/?$"))

@@ -24,6 +24,7 @@ def _activate(ui: Ui, email: str, password: str = PASSWORD):
     ui.open_link(email, "activate", "/activate/")
     expect(ui.page.get_by_role("heading", level=1)).to_have_text(ui.t("Create your password"))
     ui.set_new_password(password)
+    ui.set_up_second_factor()  # Elektrum requires one
     ui.expect_account_page()
 
 

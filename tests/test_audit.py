@@ -93,15 +93,19 @@ def test_repeated_registration_and_resend_are_recorded(client, app):
 
 def test_business_activation_records_confirmation_password_and_login(client, app):
     from support.data import ELEKTRUM_OK
+    from support.factors import through_step
 
     assert submit(client, "/elektrum/register", ELEKTRUM_OK).status_code == 303
     link = link_in(outbox(app, ELEKTRUM_OK["email"])[-1], "/activate/")
-    submit(client, link, {"password": "Elektra123", "password2": "Elektra123"})
-    # Setting the password from the link logs in, recorded as every login is.
+    response = submit(client, link, {"password": "Elektra123", "password2": "Elektra123"})
+    through_step(client, app, "elektrum", ELEKTRUM_OK["email"], response)
+    # Setting the password from the link logs in, recorded as every login is,
+    # once the second factor Elektrum requires is set up.
     assert [kind for kind, _, _ in events(app)] == [
         "registered",
         "confirmed",
         "password_changed",
+        "factor_added",
         "login_succeeded",
     ]
 

@@ -313,6 +313,20 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/account/preferences",
         "/<tenant>/account/password",
         "/<tenant>/register/confirmed",  # embed mode only: tests/test_embed.py
+        # Second factors: tests/test_factors_*.py (codes, names and passkey answers).
+        "/<tenant>/account/security/passkeys/options",
+        "/<tenant>/account/security/passkeys",
+        "/<tenant>/account/security/passkeys/<int:passkey_id>/name",
+        "/<tenant>/account/security/passkeys/<int:passkey_id>/remove",
+        "/<tenant>/account/security/authenticator",
+        "/<tenant>/account/security/authenticator/remove",
+        "/<tenant>/account/security/recovery-codes",
+        "/<tenant>/passkey/options",
+        "/<tenant>/passkey/login",
+        "/<tenant>/login/second-factor",
+        "/<tenant>/login/second-factor/continue",
+        "/<tenant>/login/second-factor/passkey/options",
+        "/<tenant>/login/second-factor/passkey",
     }
 
 

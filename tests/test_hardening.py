@@ -112,11 +112,14 @@ def test_emailed_links_work_in_another_browser(client, app, slug):
         assert login(phone, slug, VELZIO_OK["email"], VELZIO_OK["password"]).status_code == 303
     else:
         from support.data import ELEKTRUM_OK
+        from support.factors import through_step
 
         submit(client, "/elektrum/register", ELEKTRUM_OK)
         link = link_in(outbox(app)[-1], "/activate/")
         phone = app.test_client()
         response = submit(phone, link, {"password": "Naujas_123", "password2": "Naujas_123"})
+        assert response.status_code == 303
+        response = through_step(phone, app, slug, ELEKTRUM_OK["email"], response)
         assert response.status_code == 303
         assert phone.get("/elektrum/account/").status_code == 200
 

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from support.data import ELEKTRUM_OK, VELZIO_OK
+from support.factors import through_step
 from support.forms import submit
 from support.mail import link_in, outbox
 from support.people import confirm, login, logout
@@ -154,6 +155,7 @@ def activate_elektrum(client, app) -> str:
     path = link_in(outbox(app, ELEKTRUM_OK["email"])[-1], "/activate/")
     response = submit(client, path, {"password": "Slapta123", "password2": "Slapta123"})
     assert response.status_code == 303, response.get_data(as_text=True)
+    through_step(client, app, "elektrum", ELEKTRUM_OK["email"], response)
     return ELEKTRUM_OK["email"]
 
 
@@ -199,6 +201,8 @@ def test_each_business_fact_reaches_the_receiver_once_signed(client, app, receiv
         ("elektrum", "account.registered", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.email_confirmed", ELEKTRUM_OK["email"]): 1,
         ("elektrum", "account.password_set", ELEKTRUM_OK["email"]): 1,
+        # Elektrum requires a second factor: set up at the first login.
+        ("elektrum", "factor.added", ELEKTRUM_OK["email"]): 1,
         # The password set from the activation link logs in.
         ("elektrum", "login.succeeded", ELEKTRUM_OK["email"]): 1,
     }

@@ -109,10 +109,11 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, mailbox, main, pwa, qa_mail, registration
+    from . import account, auth, embed, factors, mailbox, main, pwa, qa_mail, registration
 
-    for package in (main, auth, registration, account, embed, mailbox, qa_mail, pwa):
+    for package in (main, auth, registration, account, factors, embed, mailbox, qa_mail, pwa):
         app.register_blueprint(package.bp)
+    factors.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -184,6 +185,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .factors.views import passkey_problem
     from .htmx import integrity, live_check
     from .i18n import LANGUAGE_NAMES, language_url
     from .lithuanian import greeting, vocative
@@ -195,6 +197,7 @@ def register_template_helpers(app: Flask) -> None:
         language_url=language_url,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         rule_text=rule_text,
+        passkey_problem=passkey_problem,
     )
     app.jinja_env.filters.update(greeting=greeting, vocative=vocative)
 

@@ -27,6 +27,10 @@ EVENTS = (
     "preferences_changed",
     "details_changed",
     "confirmation_resent",
+    "factor_added",
+    "factor_removed",
+    # Recovery codes made anew (the old ones stop working).
+    "recovery_codes_renewed",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
 )

@@ -156,9 +156,10 @@ def _public_url(env: str) -> str:
     value = os.environ.get("PUBLIC_URL", "").strip()
     if value or env == "production":
         return value
-    # A bare machine: `make run` serves here (the Makefile passes its PORT); the
-    # test client's requests come to localhost.
-    return "http://127.0.0.1:5000" if env == "development" else "http://localhost"
+    # A bare machine: `make run` serves here (the Makefile passes its PORT; a
+    # host name, since passkeys cannot work at an IP address); the test
+    # client's requests come to localhost.
+    return "http://localhost:5000" if env == "development" else "http://localhost"
 
 
 def check_public_url(value: str, production: bool) -> str:

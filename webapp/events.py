@@ -33,6 +33,8 @@ TYPES = {
     "password.reset_requested": "reset_requested",
     "account.preferences_changed": "preferences_changed",
     "account.details_changed": "details_changed",
+    "factor.added": "factor_added",
+    "factor.removed": "factor_removed",
 }
 # Audited, never sent: the audit names with no webhook type.
 AUDIT_ONLY = (
@@ -41,6 +43,7 @@ AUDIT_ONLY = (
     "logout",
     "confirmation_resent",
     "qa_mail_read",
+    "recovery_codes_renewed",
 )
 # Facts whose webhook is about an account: without one (a reset asked for an
 # unknown address) only the audit row is written. A failed login is sent either

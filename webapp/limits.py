@@ -40,6 +40,9 @@ DEFAULT_LIMITS = {
     "RATELIMIT_LOGIN_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_REGISTER_ACCOUNT": "5 per hour",
     "RATELIMIT_EMAIL_ACCOUNT": "3 per 15 minutes",
+    # Wrong second-factor codes of one half-done login's account, from any
+    # address: a six-digit code cannot be guessed at 5 tries in 5 minutes.
+    "RATELIMIT_CODE_ACCOUNT": "5 per 5 minutes",
 }
 
 

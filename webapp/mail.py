@@ -35,6 +35,8 @@ SUBJECTS = {
     "already_registered": _l("You already have an account at %(product)s"),
     "reset": _l("Reset your %(product)s password"),
     "password_changed": _l("Your %(product)s password was changed"),
+    "factor_added": _l("A way to log in was added to your %(product)s account"),
+    "factor_removed": _l("A way to log in was removed from your %(product)s account"),
 }
 MAX_ATTEMPTS = 8
 # In Session.info: the messages queued in the open transaction, then the ids of

@@ -6,6 +6,22 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 
 MESSAGES = {
+    # Second factors (webapp/factors)
+    "CODE_REQUIRED": _l("Enter the code."),
+    "CODE_WRONG": _l(
+        "This code did not work. Enter the newest code from your app, or one of your "
+        "recovery codes."
+    ),
+    "PASSKEY_FAILED": _l("The passkey did not work. Try again, or log in another way."),
+    "PASSKEY_ADDED": _l("The passkey was added."),
+    "PASSKEY_RENAMED": _l("The passkey was renamed."),
+    "PASSKEY_REMOVED": _l("The passkey was removed."),
+    "PASSKEY_NAME_REQUIRED": _l("Enter a name for the passkey."),
+    "AUTHENTICATOR_ADDED": _l("The authenticator app was set up."),
+    "AUTHENTICATOR_REMOVED": _l("The authenticator app was removed."),
+    "FACTOR_LAST": _l(
+        "%(name)s requires a second way to log in: add another one before removing this one."
+    ),
     # Registration and profile fields
     "FIRST_NAME_REQUIRED": _l("Enter your first name."),
     "LAST_NAME_REQUIRED": _l("Enter your last name."),
@@ -72,6 +88,7 @@ MESSAGES = {
     "EMAIL_CONFIRMED": _l("Your email address is confirmed. Log in with your email and password."),
     "EMAIL_ALREADY_CONFIRMED": _l("Your email address is already confirmed. Log in."),
     "PASSWORD_SET": _l("Your password is saved. Welcome!"),
+    "PASSWORD_SAVED": _l("Your password is saved."),
     "PASSWORD_CHANGED": _l("Your password has been changed."),
     "PREFERENCES_SAVED": _l("Your choices are saved."),
 }

@@ -67,7 +67,10 @@ class Account(UserMixin, db.Model):
     """A customer's login at one utility."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_accounts_tenant_email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email", name="uq_accounts_tenant_email"),
+        UniqueConstraint("tenant_id", "webauthn_handle", name="uq_accounts_webauthn_handle"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -91,6 +94,9 @@ class Account(UserMixin, db.Model):
     # value stops working, on every instance, without a server-side session store.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The WebAuthn user handle: random (base64url of 32 bytes), made with the
+    # first passkey; never the email, so an authenticator holds nothing personal.
+    webauthn_handle: Mapped[str | None] = mapped_column(String(64))
 
     tenant: Mapped[Tenant] = relationship()
 
@@ -303,3 +309,67 @@ class LoginSession(db.Model):
     def verified_at(self) -> datetime:
         """The last time the person proved who they are in this login."""
         return max(self.authenticated_at, self.reauthenticated_at or self.authenticated_at)
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential of an account (webapp/factors). The public key and
+    the authenticator's sign count, nothing secret."""
+
+    __tablename__ = "passkeys"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "credential_id", name="uq_passkeys_tenant_credential"),
+        Index("ix_passkeys_account", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # base64url, as the browser names it.
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[bytes] = mapped_column(db.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    aaguid: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+
+class TotpFactor(db.Model):
+    """An authenticator app (RFC 6238). The secret is encrypted with a key
+    derived from SECRET_KEY (webapp/factors/secrets.py); `last_step` is the
+    newest time step accepted, so a code is accepted once. Unconfirmed until
+    the person has typed one code from it."""
+
+    __tablename__ = "totp_factors"
+    __table_args__ = (Index("ix_totp_factors_account", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    secret: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(db.BigInteger)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code: only its SHA-256 is kept (a code carries
+    60 random bits, so a digest cannot be guessed back)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id", "digest", name="uq_recovery_codes_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -28,6 +28,9 @@ from .profiles import Profile
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 PHONE_MODES = ("off", "optional", "required")
+# A second factor (passkey, authenticator app): not offered, offered, or asked
+# of everyone (set up at the first login that lacks one).
+SECOND_FACTOR_MODES = ("off", "optional", "required")
 
 
 class TenantDataError(ValueError):
@@ -78,6 +81,7 @@ class TenantSettings:
     # Test addresses ("*@qa.example.lt"): their email is readable through the QA
     # mail API where a deployment turns it on (webapp/qa_mail). Never a real one.
     qa_addresses: tuple[str, ...] = ()
+    second_factor: str = "optional"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -176,6 +180,11 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
             )
 
     qa_addresses = _qa_addresses(data.get("qa_addresses", []), where)
+    second_factor = data.get("second_factor", "optional")
+    if second_factor not in SECOND_FACTOR_MODES:
+        raise TenantDataError(
+            f"{where}: second_factor must be one of {', '.join(SECOND_FACTOR_MODES)}."
+        )
 
     return TenantSettings(
         slug=slug,
@@ -203,6 +212,7 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         confirm_hours=hours["confirm_hours"],
         reset_hours=hours["reset_hours"],
         qa_addresses=qa_addresses,
+        second_factor=second_factor,
         raw=data,
     )
 

@@ -9,6 +9,7 @@ from webapp.extensions import db
 from webapp.models import Account, Tenant
 
 from .data import ELEKTRUM_OK, ELEKTRUM_PASSWORD, VELZIO_OK
+from .factors import through_step
 from .forms import csrf_from, submit
 from .mail import link_in, outbox
 
@@ -24,12 +25,15 @@ def register_velzio(client, app, **changes) -> str:
 
 
 def register_elektrum(client, app, password: str = ELEKTRUM_PASSWORD, **changes) -> str:
-    """Register a business customer and set the password from the emailed link."""
+    """Register a business customer, set the password from the emailed link and
+    set up the second factor Elektrum requires (an authenticator app)."""
     data = {**ELEKTRUM_OK, **changes}
     response = submit(client, "/elektrum/register", data)
     assert response.status_code == 303, response.get_data(as_text=True)
     link = link_in(outbox(app, data["email"])[-1], "/activate/")
     response = submit(client, link, {"password": password, "password2": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    response = through_step(client, app, "elektrum", data["email"], response)
     assert response.status_code == 303, response.get_data(as_text=True)
     return data["email"]
 
@@ -41,7 +45,10 @@ def confirm(client, link: str, headers=None):
 
 
 def login(client, slug: str, email: str, password: str):
-    return submit(client, f"/{slug}/", {"email": email, "password": password})
+    """Log in with the password, and pass the second step when it is asked for
+    (tests/support/factors.py): the answer of the last step."""
+    response = submit(client, f"/{slug}/", {"email": email, "password": password})
+    return through_step(client, client.application, slug, email, response)
 
 
 def logout(client, slug: str):

@@ -16,7 +16,9 @@ class LoginForm(Form):
         _l("Login name (email)"),
         filters=[strip],
         validators=[Required("EMAIL_REQUIRED"), MaxLength(254)],
-        render_kw={**EMAIL_KW, "autocomplete": "username"},
+        # "webauthn": the browser offers this site's passkeys as it autofills
+        # (conditional mediation, static/js/passkeys.js).
+        render_kw={**EMAIL_KW, "autocomplete": "username webauthn"},
     )
     password = PasswordField(
         _l("Password"),

@@ -47,6 +47,10 @@ METHOD_AMR: dict[str, tuple[str, ...]] = {
     "password": ("pwd",),
     "activation": ("pwd",),
     "reset": ("pwd",),
+    # A passkey with user verification (always required at login): possession
+    # of the key ("hwk") and the authenticator's own check of the person
+    # (PIN or biometric: "user"), two factors in one ("mfa").
+    "passkey": ("hwk", "user", "mfa"),
 }
 USER_AGENT_MAX_LENGTH = 300
 
@@ -59,16 +63,26 @@ class LoginStep:
     name: str
     applies: Callable[[Account], bool]
     endpoint: str
+    # Method references that make the step needless: a login that already has
+    # one of them (a passkey login's "mfa") skips it.
+    unless_amr: tuple[str, ...] = ()
 
 
-def register_step(app: Flask, name: str, applies: Callable[[Account], bool], endpoint: str) -> None:
+def register_step(
+    app: Flask,
+    name: str,
+    applies: Callable[[Account], bool],
+    endpoint: str,
+    unless_amr: Iterable[str] = (),
+) -> None:
     """Add a step to every login of `app` whose account it applies to, after
-    the steps registered before it. Kept per application (not in a module
-    global), so each app the factory builds has its own list."""
+    the steps registered before it, except logins whose method references
+    already include one of `unless_amr`. Kept per application (not in a
+    module global), so each app the factory builds has its own list."""
     steps: dict[str, LoginStep] = app.extensions.setdefault("login_steps", {})
     if name in steps:
         raise ValueError(f"login step {name!r} is already registered")
-    steps[name] = LoginStep(name, applies, endpoint)
+    steps[name] = LoginStep(name, applies, endpoint, tuple(unless_amr))
 
 
 def _steps() -> list[LoginStep]:
@@ -117,9 +131,21 @@ def _continue(
     started_at: float | None = None,
 ) -> Response:
     amr = list(dict.fromkeys(amr))
-    step = next((s for s in _steps() if s.name not in done and s.applies(account)), None)
+    step = next(
+        (
+            s
+            for s in _steps()
+            if s.name not in done and not set(s.unless_amr) & set(amr) and s.applies(account)
+        ),
+        None,
+    )
     if step is None:
+        # What the pages of a half-done login said ("your password is saved")
+        # is still to be shown after it.
+        said = session.get("_flashes") if done else None
         start_login(account, amr)
+        if said:
+            session["_flashes"] = said
         _record_login(account, method)
         db.session.commit()
         target = safe_next(next_url, g.tenant.slug) or url_for("account.home")

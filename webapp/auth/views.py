@@ -29,7 +29,7 @@ from .flows import (
     set_password_from_link,
 )
 from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
-from .sessions import complete_login, current_login, safe_next
+from .sessions import PENDING_KEY, complete_login, current_login, safe_next
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -127,7 +127,10 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
         method = "activation" if purposes == ("activate",) else "reset"
         response = complete_login(account, method)
-        flash(message("PASSWORD_SET"), "success")  # after the session is renewed
+        # After the session is renewed; "you are logged in" only once it is
+        # (a further step, such as a required second factor, may come first).
+        done = PENDING_KEY not in session
+        flash(message("PASSWORD_SET" if done else "PASSWORD_SAVED"), "success")
         return response
     return render(template, 422 if form.errors else 200, form=form, account=account)
 

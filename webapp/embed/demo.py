@@ -35,11 +35,13 @@ def host_app(app_url: str):
 
 
 @click.command("embed-demo")
-@click.option("--host", default="localhost", show_default=True, help="Host of the demo page.")
+# 127.0.0.1 is another site than localhost, where `make run` serves the app
+# (passkeys need a host name): the frame is cross-site, as on a utility's site.
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host of the demo page.")
 @click.option("--port", default=5001, show_default=True, help="Port of the demo page.")
 @click.option(
     "--app-url",
-    default="http://127.0.0.1:5000",
+    default="http://localhost:5000",
     show_default=True,
     help="Where the app runs (make run).",
 )
