@@ -27,11 +27,13 @@ messages: install
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
 		--no-fuzzy-matching --ignore-obsolete
 
-# Install, migrate the SQLite database, load the demo tenants and contracts, serve.
+# Install, migrate the SQLite database, load the demo tenants and contracts, add the
+# demo portal's OpenID Connect client (flask portal-demo), serve.
 run: translations
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) tenants load data/tenants.toml
 	APP_ENV=development $(FLASK) contracts import elektrum data/elektrum-contracts.csv
+	APP_ENV=development $(FLASK) oidc clients demo
 	APP_ENV=development PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The production server: gunicorn with gunicorn.conf.py (README, "Production").

@@ -109,10 +109,11 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, mailbox, main, pwa, qa_mail, registration
+    from . import account, auth, embed, mailbox, main, oidc, pwa, qa_mail, registration
 
-    for package in (main, auth, registration, account, embed, mailbox, qa_mail, pwa):
+    for package in (main, auth, registration, account, embed, mailbox, qa_mail, pwa, oidc):
         app.register_blueprint(package.bp)
+    oidc.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -27,6 +27,9 @@ EVENTS = (
     "preferences_changed",
     "details_changed",
     "confirmation_resent",
+    # A customer allowed, or stopped allowing, an application their data (webapp/oidc).
+    "consent_granted",
+    "consent_revoked",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
 )

@@ -33,6 +33,8 @@ TYPES = {
     "password.reset_requested": "reset_requested",
     "account.preferences_changed": "preferences_changed",
     "account.details_changed": "details_changed",
+    "oidc.consent_granted": "consent_granted",
+    "oidc.consent_revoked": "consent_revoked",
 }
 # Audited, never sent: the audit names with no webhook type.
 AUDIT_ONLY = (
