@@ -38,7 +38,7 @@ SCOPE_TEXTS = {
 
 
 def subject(account: Account) -> str:
-    """The account's `sub`: made once, random, kept."""
+    """The account's `sub`: made once (committed), random, kept."""
     found = db.session.scalar(select(Subject.subject).where(Subject.account_id == account.id))
     if found is not None:
         return found
@@ -47,7 +47,8 @@ def subject(account: Account) -> str:
     )
     db.session.add(row)
     try:
-        db.session.flush()
+        # Committed at once: the ID token is signed after the token's commit.
+        db.session.commit()
     except IntegrityError:  # made by a parallel request
         db.session.rollback()
         return db.session.scalar(select(Subject.subject).where(Subject.account_id == account.id))

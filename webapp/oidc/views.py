@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, log_out
-from ..extensions import csrf, db, limiter
+from ..extensions import csrf, limiter
 from ..htmx import render
 from ..limits import setting
 from ..messages import message
@@ -211,7 +211,6 @@ def userinfo():
         response.headers.extend(headers)
         return response
     claims = user_claims(found.account, found.scope, g.settings.kind.name)
-    db.session.commit()  # a `sub` made just now
     response = jsonify(claims)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
