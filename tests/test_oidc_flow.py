@@ -206,7 +206,7 @@ def test_third_party_app_asks_consent_once_and_can_be_disconnected(app, client):
     page = follow(client, url)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Skaitliukų programa" in html and "Jūsų el. pašto adresas" in html
+    assert "Skaitliukų programa" in html and "Jūsų el. pašto adresą" in html
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "DENY"
     path = url.removeprefix("http://localhost")
