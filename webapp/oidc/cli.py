@@ -81,7 +81,8 @@ def create_client(tenant: Tenant, *, client_id: str | None = None, name: str, re
     secret = None if public else secrets.token_urlsafe(32)
     client = Client(
         tenant_id=tenant.id,
-        client_id=client_id or secrets.token_urlsafe(16),
+        # Hex: an id starting with "-" would read as an option on the command line.
+        client_id=client_id or secrets.token_hex(16),
         name=name,
         secret_digest=digest(secret) if secret else None,
         redirect_uris=list(redirect_uris),
