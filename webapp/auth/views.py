@@ -111,7 +111,8 @@ def confirm(token: str):
     session["login_email"] = email
     key = "EMAIL_CONFIRMED" if outcome is Confirmation.CONFIRMED else "EMAIL_ALREADY_CONFIRMED"
     flash(message(key), "success")
-    return redirect(url_for(".login"), 303)
+    # A registration started from an application's login goes on there.
+    return redirect(safe_next(request.args.get("next"), g.tenant.slug) or url_for(".login"), 303)
 
 
 def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
@@ -126,7 +127,7 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
         if account is None:
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
         method = "activation" if purposes == ("activate",) else "reset"
-        response = complete_login(account, method)
+        response = complete_login(account, method, next_url=request.args.get("next"))
         flash(message("PASSWORD_SET"), "success")  # after the session is renewed
         return response
     return render(template, 422 if form.errors else 200, form=form, account=account)

@@ -3,6 +3,7 @@ protocol, flows.py keeps consents."""
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from authlib.common.urls import add_params_to_uri
@@ -28,6 +29,10 @@ from .models import SCOPES
 from .server import authorization_server, query_client, resource_protector
 from .urls import endpoint_url, issuer
 
+# The cookie that marks the browser an authorization request started in, and
+# how long it is kept (a registration's confirmation may take a while).
+FLOW_COOKIE = "oidc_flow"
+FLOW_SECONDS = 3600
 # Claims we may release (discovery's claims_supported).
 CLAIMS = (
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",
@@ -113,7 +118,7 @@ def authorize():
             return _refuse(
                 LoginRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
             )
-        return redirect(_login_url(reauth=user is not None))
+        return _to_login(reauth=user is not None)
     client = grant.client
     scope = grant.request.scope
     if not client.first_party and ("consent" in prompts or not has_consent(user, client, scope)):
@@ -155,10 +160,11 @@ def _too_old(login) -> bool:
     return (utcnow() - login.authenticated_at).total_seconds() > max(seconds, 0)
 
 
-def _login_url(reauth: bool) -> str:
-    """Our login page, returning to this authorization request without what
-    asked for the new login (prompt=login, max_age): the login just made
-    answers them."""
+def _to_login(reauth: bool):
+    """Our login page, returning (through `resume`) to this authorization
+    request without what asked for the new login (prompt=login, max_age):
+    the login just made answers them. A cookie marks this browser as the one
+    that started the request (see `resume`)."""
     kept = []
     for key, value in request.args.items(multi=True):
         if key == "max_age":
@@ -168,14 +174,47 @@ def _login_url(reauth: bool) -> str:
             if not value:
                 continue
         kept.append((key, value))
-    back = f"{url_for('oidc.authorize')}?{urlencode(kept)}"
-    return url_for(
+    query = urlencode(kept)
+    login = url_for(
         "auth.login",
-        next=back,
+        next=f"{url_for('oidc.resume')}?{query}",
         login_hint=request.args.get("login_hint") or None,
         lang=str(get_locale()) if g.get("lang_chosen") else None,
         reauth="1" if reauth else None,
     )
+    response = redirect(login)
+    response.set_cookie(
+        FLOW_COOKIE,
+        _flow_mark(kept),
+        max_age=FLOW_SECONDS,
+        path=f"/{g.tenant_slug}/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _flow_mark(args) -> str:
+    return hashlib.sha256(urlencode(sorted(args)).encode()).hexdigest()[:32]
+
+
+@bp.get("/oidc/continue")
+def resume():
+    """Where our login (and a registration's emailed link) returns to an
+    application's authorization request. In the browser that started it,
+    the request goes on (after a login if there is none yet). In another
+    browser (the link opened on a phone) it cannot: the application would not
+    know the answer, so this page leads to the application's start page."""
+    args = list(request.args.items(multi=True))
+    if request.cookies.get(FLOW_COOKIE) == _flow_mark(args):
+        if current_user.is_authenticated:
+            return redirect(f"{url_for('oidc.authorize')}?{urlencode(args)}")
+        return redirect(url_for("auth.login", next=request.full_path))
+    client = query_client(request.args.get("client_id", ""))
+    if client is None:
+        abort(404)
+    return never_framed(render("oidc/continue.html", client=client))
 
 
 def _refuse(error: OAuth2Error):
@@ -319,7 +358,7 @@ def allow_redirect_after_login(response):
 
 def _login_next_targets() -> list[str] | None:
     next_url = request.values.get("next", "")
-    if "tenant" not in g or not next_url.startswith(url_for("oidc.authorize") + "?"):
+    if "tenant" not in g or not next_url.startswith(url_for("oidc.resume") + "?"):
         return None
     args = dict(parse_qsl(urlsplit(next_url).query))
     client = query_client(args.get("client_id", ""))
