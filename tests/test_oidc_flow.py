@@ -262,7 +262,8 @@ def test_without_a_session_the_login_page_leads_back_to_the_portal(app, client):
     page = follow(client, url)
     html = page.get_data(as_text=True)
     assert page.request.path == "/velzio/"
-    assert 'lang="en"' in html and f'value="{ona.email}"' in html
+    assert "<h1>Log in to the self-service</h1>" in html  # ui_locales=en
+    assert f'value="{ona.email}"' in html  # login_hint
     # The browser may be sent on to the portal after the form (form-action).
     assert "https://portal.example" in page.headers["Content-Security-Policy"]
     next_url = page.request.args["next"]

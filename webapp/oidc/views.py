@@ -175,11 +175,12 @@ def _to_login(reauth: bool):
                 continue
         kept.append((key, value))
     query = urlencode(kept)
+    language = str(get_locale())  # selects it, from ui_locales too (i18n.select_locale)
     login = url_for(
         "auth.login",
         next=f"{url_for('oidc.resume')}?{query}",
         login_hint=request.args.get("login_hint") or None,
-        lang=str(get_locale()) if g.get("lang_chosen") else None,
+        lang=language if g.get("lang_chosen") else None,
         reauth="1" if reauth else None,
     )
     response = redirect(login)
