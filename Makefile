@@ -27,13 +27,15 @@ messages: install
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
 		--no-fuzzy-matching --ignore-obsolete
 
-# Install, migrate the SQLite database, load the demo tenants and contracts, serve
-# at http://localhost:PORT: passkeys need a host name (a WebAuthn relying party
-# cannot be an IP address), and localhost is a secure context over plain http.
+# Install, migrate the SQLite database, load the demo tenants and contracts, add the
+# demo portal's OpenID Connect client (flask portal-demo), serve at http://localhost:PORT:
+# passkeys need a host name (a WebAuthn relying party cannot be an IP address), and
+# localhost is a secure context over plain http.
 run: translations
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) tenants load data/tenants.toml
 	APP_ENV=development $(FLASK) contracts import elektrum data/elektrum-contracts.csv
+	APP_ENV=development $(FLASK) oidc clients demo
 	APP_ENV=development PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} $(FLASK) run --host localhost --port $(PORT)
 
 # The production server: gunicorn with gunicorn.conf.py (README, "Production").

@@ -22,6 +22,12 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
+    "oidc_tokens",
+    "oidc_codes",
+    "oidc_consents",
+    "oidc_subjects",
+    "oidc_keys",
+    "oidc_clients",
     "webhook_deliveries",
     "webhook_endpoints",
     "jobs",

@@ -85,10 +85,14 @@ def send_confirmation(
     account: Account,
     registration: dict | None = None,
     submission: str | None = None,
+    next_url: str | None = None,
 ) -> None:
     """Queue the confirmation link, for the account's own data or for the
     `registration` it carries. A business account has no password yet, so its
-    link leads to 'set a new password'; a residential one's confirms the address."""
+    link leads to 'set a new password'; a residential one's confirms the address.
+    `next_url` (a page of the tenant, checked again when the link is used) is
+    where the link leads once used: an application's login the registration
+    started from."""
     details = registration or {
         "first_name": account.first_name,
         "language": account.language,
@@ -105,7 +109,9 @@ def send_confirmation(
         details["language"],
         account=account,
         name=details["first_name"],
-        link=email_link(settings, endpoint, token=secret),
+        link=email_link(
+            settings, endpoint, token=secret, **({"next": next_url} if next_url else {})
+        ),
         hours=settings.confirm_hours,
     )
 

@@ -31,6 +31,9 @@ EVENTS = (
     "factor_removed",
     # Recovery codes made anew (the old ones stop working).
     "recovery_codes_renewed",
+    # A customer allowed, or stopped allowing, an application their data (webapp/oidc).
+    "consent_granted",
+    "consent_revoked",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
 )

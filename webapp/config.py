@@ -85,6 +85,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "2")),
         "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", str(19 * 1024))),
         "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "1")),
+        # The OpenID Connect provider (webapp/oidc): lifetimes in seconds of a
+        # code, an access token, an ID token and a refresh token.
+        "OIDC_CODE_SECONDS": int(os.environ.get("OIDC_CODE_SECONDS", "60")),
+        "OIDC_ACCESS_TOKEN_SECONDS": int(os.environ.get("OIDC_ACCESS_TOKEN_SECONDS", "300")),
+        "OIDC_ID_TOKEN_SECONDS": int(os.environ.get("OIDC_ID_TOKEN_SECONDS", "600")),
+        "OIDC_REFRESH_TOKEN_SECONDS": int(
+            os.environ.get("OIDC_REFRESH_TOKEN_SECONDS", str(30 * 24 * 3600))
+        ),
         # How long an instance trusts its copy of a tenant row (see tenants.find_tenant).
         "TENANT_CACHE_SECONDS": float(os.environ.get("TENANT_CACHE_SECONDS", "10")),
         # Static files: versioned names, pre-compressed, served by WhiteNoise

@@ -35,6 +35,8 @@ TYPES = {
     "account.details_changed": "details_changed",
     "factor.added": "factor_added",
     "factor.removed": "factor_removed",
+    "oidc.consent_granted": "consent_granted",
+    "oidc.consent_revoked": "consent_revoked",
 }
 # Audited, never sent: the audit names with no webhook type.
 AUDIT_ONLY = (

@@ -15,6 +15,12 @@ LANGUAGE_NAMES = {"lt": "Lietuvių", "en": "English"}
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
+    if asked not in languages:
+        # OpenID Connect's ui_locales: the first of ours in the client's list.
+        wanted = request.args.get("ui_locales", "")[:100].split()
+        asked = next(
+            (code.split("-")[0] for code in wanted if code.split("-")[0] in languages), None
+        )
     if asked in languages:
         g.lang_chosen = asked
         return asked

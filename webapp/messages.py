@@ -85,6 +85,7 @@ MESSAGES = {
     "LOGIN_REQUIRED": _l("Log in to see this page."),
     "LOGIN_STEP_EXPIRED": _l("Your login was not finished in time. Log in again."),
     "LOGGED_OUT": _l("You have logged out."),
+    "APP_DISCONNECTED": _l("The app is disconnected: it can no longer see your details."),
     "EMAIL_CONFIRMED": _l("Your email address is confirmed. Log in with your email and password."),
     "EMAIL_ALREADY_CONFIRMED": _l("Your email address is already confirmed. Log in."),
     "PASSWORD_SET": _l("Your password is saved. Welcome!"),

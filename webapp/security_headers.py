@@ -18,6 +18,16 @@ _POLICY = [
     "object-src 'none'",
 ]
 CSP = "; ".join([*_POLICY, "frame-ancestors 'self'"])
+# Pages that must never be framed, not even by us: the OpenID Connect
+# authorization and consent pages (a framed "Allow" button is clickjacking).
+NO_FRAMES_CSP = "; ".join([*_POLICY, "frame-ancestors 'none'"])
+
+
+def never_framed(response):
+    """The response with headers that forbid framing it anywhere."""
+    response.headers["Content-Security-Policy"] = NO_FRAMES_CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 def embed_csp(origins: tuple[str, ...]) -> str:

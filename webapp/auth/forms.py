@@ -28,6 +28,8 @@ class LoginForm(Form):
     # The page to return to after login; checked by the view (sessions.safe_next),
     # never validated here, so a bad value is dropped instead of shown as an error.
     next = HiddenField()
+    # "1": log in again although logged in (see the login view).
+    reauth = HiddenField()
 
 
 class EmailForm(Form):

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from .. import events
@@ -247,6 +247,22 @@ def renew_session(account: Account) -> None:
     login_user(account)
     if login is not None:
         session[LOGIN_KEY] = login.public_id
+
+
+def log_out() -> None:
+    """This browser's login ends (the logout button, and an application's
+    logout through OpenID Connect); the account's other logins go on."""
+    if current_user.is_authenticated:
+        from ..accounts import end_login
+
+        account = current_user._get_current_object()
+        login = current_login()
+        if login is not None:
+            end_login(login)
+        events.emit(g.tenant.id, "logout", account=account, address=client_address())
+        db.session.commit()
+    logout_user()
+    session.clear()
 
 
 def current_login() -> LoginSession | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
-from .. import events
 from ..accounts import end_login
 from ..embed.probe import frame_keeps_no_cookies
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..htmx import render
 from ..jobs import later
 from ..limits import account_key, client_address, failed, refunded_unless, setting
@@ -29,7 +28,7 @@ from .flows import (
     set_password_from_link,
 )
 from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
-from .sessions import PENDING_KEY, complete_login, current_login, safe_next
+from .sessions import PENDING_KEY, complete_login, current_login, log_out, safe_next
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -50,7 +49,11 @@ def login():
     # its post; never anything but this tenant's own pages.
     asked = form.next.data if form.is_submitted() else request.args.get("next")
     form.next.data = safe_next(asked, g.tenant.slug) or ""
-    if current_user.is_authenticated:
+    # ?reauth=1 (an application asking for a fresh login: OpenID Connect's
+    # prompt=login or max_age) shows the form to a logged-in person too.
+    again = (form.reauth.data if form.is_submitted() else request.args.get("reauth")) == "1"
+    form.reauth.data = "1" if again else ""
+    if current_user.is_authenticated and not again:
         return redirect(form.next.data or url_for("account.home"))
     error = None
     if form.is_submitted() and frame_keeps_no_cookies():
@@ -66,9 +69,14 @@ def login():
             error = message("LOGIN_UNCONFIRMED")
             session["resend_email"] = form.email.data
         else:
+            previous = current_login()
+            if previous is not None:
+                end_login(previous)  # replaced by the login now completed
             return complete_login(account, "password", next_url=form.next.data)
     elif not form.is_submitted():
-        form.email.data = session.pop("login_email", None)
+        # An application's login_hint (OpenID Connect) fills the email too.
+        hint = request.args.get("login_hint", "")[:254] or None
+        form.email.data = session.pop("login_email", None) or hint
     failed = bool(error or form.errors)
     return render("auth/login.html", 422 if failed else 200, form=form, error=error)
 
@@ -77,15 +85,7 @@ def login():
 def logout():
     """Log out: this browser's login ends; the account's logins on other
     devices go on (the account page can end them)."""
-    if current_user.is_authenticated:
-        account = current_user._get_current_object()
-        login = current_login()
-        if login is not None:
-            end_login(login)
-        events.emit(g.tenant.id, "logout", account=account, address=client_address())
-        db.session.commit()
-    logout_user()
-    session.clear()
+    log_out()
     flash(message("LOGGED_OUT"), "info")
     return redirect(url_for(".login"), 303)
 
@@ -111,7 +111,8 @@ def confirm(token: str):
     session["login_email"] = email
     key = "EMAIL_CONFIRMED" if outcome is Confirmation.CONFIRMED else "EMAIL_ALREADY_CONFIRMED"
     flash(message(key), "success")
-    return redirect(url_for(".login"), 303)
+    # A registration started from an application's login goes on there.
+    return redirect(safe_next(request.args.get("next"), g.tenant.slug) or url_for(".login"), 303)
 
 
 def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
@@ -126,7 +127,7 @@ def _new_password_page(token: str, purposes: tuple[str, ...], template: str):
         if account is None:
             return render("auth/link_invalid.html", 410, purpose=purposes[0])
         method = "activation" if purposes == ("activate",) else "reset"
-        response = complete_login(account, method)
+        response = complete_login(account, method, next_url=request.args.get("next"))
         # After the session is renewed; "you are logged in" only once it is
         # (a further step, such as a required second factor, may come first).
         done = PENDING_KEY not in session

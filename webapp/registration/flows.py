@@ -43,6 +43,9 @@ class Registration:
     # A digest of the form post (its CSRF token and fields, without the password):
     # equal for a double click of one form, different for anyone else's.
     submission: str | None = None
+    # The page the registration started from (an application's login, see
+    # webapp/oidc): the emailed link leads there once used.
+    next: str | None = None
 
 
 def _decode_registration(args: list) -> list:
@@ -79,7 +82,7 @@ def register_customer(
         events.emit(tenant.id, "registration_repeated", account=existing, address=address)
     else:
         send_confirmation(
-            tenant, settings, existing, account_fields(settings, data), data.submission
+            tenant, settings, existing, account_fields(settings, data), data.submission, data.next
         )
         # Audited only: nothing is registered until this registration's link
         # is used (its confirmation then tells the utility).
@@ -91,7 +94,7 @@ def _create_account(tenant, settings, data: Registration, address: str | None) -
     account = create_account(tenant, data.email, account_fields(settings, data), utcnow())
     if account is None:
         return
-    send_confirmation(tenant, settings, account, submission=data.submission)
+    send_confirmation(tenant, settings, account, submission=data.submission, next_url=data.next)
     events.emit(
         tenant.id,
         "account.registered",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import abort, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
+from ..auth.sessions import safe_next
 from ..embed.tickets import registration_ticket
 from ..extensions import limiter
 from ..forms import first_error, validate_field
@@ -78,6 +79,10 @@ def _form():
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
     form = _form()
+    if not form.is_submitted() and "next" in request.args:
+        # Kept for the emailed link: registering from an application's login
+        # leads back to it once the address is confirmed.
+        session["register_next"] = safe_next(request.args["next"], g.tenant.slug)
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         # The hash, the slow part, is made now for every registration alike; what
@@ -103,6 +108,7 @@ def _registration(form, data: dict) -> Registration:
         invoices_by_email=bool(data.get("invoices_by_email")),
         sms_consent=bool(data.get("sms_consent")),
         terms_accepted=bool(data.get("terms")),
+        next=session.get("register_next"),
     )
 
 

@@ -1,0 +1,130 @@
+"""Signing keys and clients as an operator manages them: `flask oidc keys
+rotate`, `flask oidc clients add|list|rotate-secret|remove|demo`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select, text, update
+from support.apps import tenant
+from support.oidc import (
+    PORTAL,
+    add_client,
+    authlib_client,
+    authorize_url,
+    discover,
+    follow,
+    returned,
+    verified_claims,
+)
+from support.people import Customer
+
+from webapp.extensions import db
+from webapp.models import utcnow
+from webapp.oidc.models import Client, SigningKey
+
+
+def id_token(client, app, http, metadata):
+    answer = returned(follow(client, authorize_url(http, metadata)))
+    token = http.fetch_token(
+        metadata["token_endpoint"],
+        code=answer["code"],
+        code_verifier="v" * 20 + "-verifier-of-enough-length-0123456789",
+    )
+    return token["id_token"]
+
+
+def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(app, client):
+    Customer(client, app).register()
+    Customer(client, app).login()
+    client_id, _ = add_client(app)
+    http = authlib_client(app, client_id)
+    metadata = discover(http)
+    old = id_token(client, app, http, metadata)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["oidc", "keys", "rotate", "velzio"])
+    assert result.exit_code == 0, result.output
+    new = id_token(client, app, http, metadata)
+    # Both verify: the old key is still in the JWKS.
+    assert (
+        verified_claims(http, metadata, old)["sub"] == verified_claims(http, metadata, new)["sub"]
+    )
+    kids = [
+        k["kid"]
+        for k in http.request("GET", metadata["jwks_uri"], withhold_token=True).json()["keys"]
+    ]
+    assert len(kids) == 2
+    with app.app_context():
+        db.session.execute(
+            update(SigningKey)
+            .where(SigningKey.retired_at.is_not(None))
+            .values(
+                retired_at=utcnow() - timedelta(seconds=app.config["OIDC_ID_TOKEN_SECONDS"] + 1)
+            )
+        )
+        db.session.commit()
+    keys = http.request("GET", metadata["jwks_uri"], withhold_token=True).json()["keys"]
+    assert len(keys) == 1 and keys[0]["kid"] == kids[0]
+
+
+def test_a_private_key_is_not_readable_from_the_database(app, client):
+    with app.app_context():
+        from webapp.oidc.keys import current_key, private_key
+
+        row = current_key(tenant("velzio"))
+        stored = db.session.execute(text("SELECT private_key FROM oidc_keys")).scalar_one()
+        assert "PRIVATE KEY" not in stored and "-----" not in stored
+        assert private_key(row).as_dict(private=True)["d"]
+        app.config["SECRET_KEY"] = "another-secret"
+        try:
+            private_key(row)
+        except Exception as error:  # noqa: BLE001 (cryptography's InvalidTag)
+            assert type(error).__name__ == "InvalidTag"
+        else:
+            raise AssertionError("the key opened with another SECRET_KEY")
+
+
+def test_clients_cli(app):
+    runner = app.test_cli_runner()
+    added = runner.invoke(
+        args=["oidc", "clients", "add", "velzio", "--name", "Portalas", "--redirect-uri", PORTAL]
+    )
+    assert added.exit_code == 0, added.output
+    data = json.loads(added.output)
+    assert data["client_secret"] and data["public"] is False
+    with app.app_context():
+        row = db.session.scalar(select(Client).where(Client.client_id == data["client_id"]))
+        assert data["client_secret"] not in (row.secret_digest or "")
+        assert row.check_client_secret(data["client_secret"])
+    listed = runner.invoke(args=["oidc", "clients", "list", "velzio"])
+    assert data["client_id"] in listed.output and data["client_secret"] not in listed.output
+    result = runner.invoke(args=["oidc", "clients", "rotate-secret", "velzio", data["client_id"]])
+    assert result.exit_code == 0, (result.output, result.exception)
+    rotated = json.loads(result.output)
+    with app.app_context():
+        row = db.session.scalar(select(Client).where(Client.client_id == data["client_id"]))
+        assert not row.check_client_secret(data["client_secret"])
+        assert row.check_client_secret(rotated["client_secret"])
+    bad = runner.invoke(
+        args=["oidc", "clients", "add", "velzio", "--name", "x", "--redirect-uri", "javascript:x"]
+    )
+    assert bad.exit_code != 0
+    removed = runner.invoke(args=["oidc", "clients", "remove", "velzio", data["client_id"]])
+    assert removed.exit_code == 0
+    assert data["client_id"] not in runner.invoke(args=["oidc", "clients", "list", "velzio"]).output
+
+
+def test_demo_clients_for_make_run(app):
+    runner = app.test_cli_runner()
+    assert "velzio: demo-portal added" in runner.invoke(args=["oidc", "clients", "demo"]).output
+    assert runner.invoke(args=["oidc", "clients", "demo"]).output == ""  # once
+    with app.app_context():
+        demo = db.session.scalar(
+            select(Client).where(
+                Client.client_id == "demo-portal", Client.tenant_id == tenant("velzio").id
+            )
+        )
+        assert demo.public and demo.first_party
+        assert demo.redirect_uris == ["http://localhost:5002/callback"]
+        assert demo.post_logout_redirect_uris == ["http://localhost:5002/"]
