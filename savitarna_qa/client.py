@@ -37,6 +37,11 @@ class Savitarna:
             raise QAError(f"Savitarna at {url} does not answer: {exc}") from exc
         if answer.status_code == 401:
             raise QAError(f"{url}: the QA token was refused (--savitarna-qa-token).")
+        if answer.status_code == 429:
+            raise QAError(
+                f"{url}: too many requests or wrong tokens from this address; try again in "
+                f"{answer.headers.get('Retry-After', 'a few')} seconds."
+            )
         if answer.status_code != 200:
             raise QAError(
                 f"{url}/{tenant}/_qa/ answered {answer.status_code}: is the tenant right, and "
@@ -143,9 +148,21 @@ class Mailbox:
     def close(self) -> None:
         self._http.close()
 
-    def messages(self, to: str) -> list[Email]:
-        """Every message to `to`, newest first."""
-        answer = self._http.get("/messages", params={"to": to})
+    def messages(self, to: str, deadline: float | None = None) -> list[Email]:
+        """Every message to `to`, newest first. Asked too often (429), it waits
+        as long as the deployment says, until `deadline` (monotonic) at most."""
+        deadline = time.monotonic() + self.timeout if deadline is None else deadline
+        while True:
+            answer = self._http.get("/messages", params={"to": to})
+            if answer.status_code != 429:
+                break
+            wait = float(answer.headers.get("Retry-After", "1"))
+            if time.monotonic() + wait > deadline:
+                raise QAError(
+                    f"the QA mail API keeps answering 429 (Retry-After {wait:.0f} s): "
+                    "too many requests from this address, or too many wrong tokens."
+                )
+            time.sleep(wait)
         if answer.status_code == 404:
             raise QAError(f"{to} is not a test address of {self.savitarna.tenant!r}.")
         answer.raise_for_status()
@@ -158,7 +175,7 @@ class Mailbox:
         while True:
             waiting = [
                 m
-                for m in reversed(self.messages(to))
+                for m in reversed(self.messages(to, deadline))
                 if m.id not in self._taken and (kind is None or m.kind == kind)
             ]
             if waiting:
