@@ -25,14 +25,20 @@ class Savitarna:
     profile: str = "residential"
     name: str = ""
     qa_addresses: tuple[str, ...] = ()
+    # httpx's verify: True (the system's trust) or an ssl context (--savitarna-ca-cert).
+    verify: object = field(default=True, compare=False, repr=False)
 
     @classmethod
-    def connect(cls, url: str, tenant: str, token: str, timeout: float = 10) -> Savitarna:
+    def connect(
+        cls, url: str, tenant: str, token: str, timeout: float = 10, verify: object = True
+    ) -> Savitarna:
         """Ask the QA mail API about the tenant; fails with the reason when the
         deployment has no mail capture, or the token is not its token."""
         url = url.rstrip("/")
         try:
-            answer = httpx.get(f"{url}/{tenant}/_qa/", headers=_bearer(token), timeout=timeout)
+            answer = httpx.get(
+                f"{url}/{tenant}/_qa/", headers=_bearer(token), timeout=timeout, verify=verify
+            )
         except httpx.HTTPError as exc:
             raise QAError(f"Savitarna at {url} does not answer: {exc}") from exc
         if answer.status_code == 401:
@@ -55,6 +61,7 @@ class Savitarna:
             profile=data["profile"],
             name=data["name"],
             qa_addresses=tuple(data["qa_addresses"]),
+            verify=verify,
         )
 
     def __call__(self, path: str = "/", lang: str | None = None, **query) -> str:
@@ -142,6 +149,7 @@ class Mailbox:
             base_url=f"{savitarna.url}/{savitarna.tenant}/_qa",
             headers=_bearer(savitarna.token),
             timeout=10,
+            verify=savitarna.verify,
         )
         self._taken: set[int] = set()
 
