@@ -25,18 +25,29 @@ class Savitarna:
     profile: str = "residential"
     name: str = ""
     qa_addresses: tuple[str, ...] = ()
+    # httpx's verify: True (the system's trust) or an ssl context (--savitarna-ca-cert).
+    verify: object = field(default=True, compare=False, repr=False)
 
     @classmethod
-    def connect(cls, url: str, tenant: str, token: str, timeout: float = 10) -> Savitarna:
+    def connect(
+        cls, url: str, tenant: str, token: str, timeout: float = 10, verify: object = True
+    ) -> Savitarna:
         """Ask the QA mail API about the tenant; fails with the reason when the
         deployment has no mail capture, or the token is not its token."""
         url = url.rstrip("/")
         try:
-            answer = httpx.get(f"{url}/{tenant}/_qa/", headers=_bearer(token), timeout=timeout)
+            answer = httpx.get(
+                f"{url}/{tenant}/_qa/", headers=_bearer(token), timeout=timeout, verify=verify
+            )
         except httpx.HTTPError as exc:
             raise QAError(f"Savitarna at {url} does not answer: {exc}") from exc
         if answer.status_code == 401:
             raise QAError(f"{url}: the QA token was refused (--savitarna-qa-token).")
+        if answer.status_code == 429:
+            raise QAError(
+                f"{url}: too many requests or wrong tokens from this address; try again in "
+                f"{answer.headers.get('Retry-After', 'a few')} seconds."
+            )
         if answer.status_code != 200:
             raise QAError(
                 f"{url}/{tenant}/_qa/ answered {answer.status_code}: is the tenant right, and "
@@ -50,6 +61,7 @@ class Savitarna:
             profile=data["profile"],
             name=data["name"],
             qa_addresses=tuple(data["qa_addresses"]),
+            verify=verify,
         )
 
     def __call__(self, path: str = "/", lang: str | None = None, **query) -> str:
@@ -137,15 +149,28 @@ class Mailbox:
             base_url=f"{savitarna.url}/{savitarna.tenant}/_qa",
             headers=_bearer(savitarna.token),
             timeout=10,
+            verify=savitarna.verify,
         )
         self._taken: set[int] = set()
 
     def close(self) -> None:
         self._http.close()
 
-    def messages(self, to: str) -> list[Email]:
-        """Every message to `to`, newest first."""
-        answer = self._http.get("/messages", params={"to": to})
+    def messages(self, to: str, deadline: float | None = None) -> list[Email]:
+        """Every message to `to`, newest first. Asked too often (429), it waits
+        as long as the deployment says, until `deadline` (monotonic) at most."""
+        deadline = time.monotonic() + self.timeout if deadline is None else deadline
+        while True:
+            answer = self._http.get("/messages", params={"to": to})
+            if answer.status_code != 429:
+                break
+            wait = float(answer.headers.get("Retry-After", "1"))
+            if time.monotonic() + wait > deadline:
+                raise QAError(
+                    f"the QA mail API keeps answering 429 (Retry-After {wait:.0f} s): "
+                    "too many requests from this address, or too many wrong tokens."
+                )
+            time.sleep(wait)
         if answer.status_code == 404:
             raise QAError(f"{to} is not a test address of {self.savitarna.tenant!r}.")
         answer.raise_for_status()
@@ -158,7 +183,7 @@ class Mailbox:
         while True:
             waiting = [
                 m
-                for m in reversed(self.messages(to))
+                for m in reversed(self.messages(to, deadline))
                 if m.id not in self._taken and (kind is None or m.kind == kind)
             ]
             if waiting:

@@ -2,7 +2,7 @@
 browser tests against Savitarna.
 
     pytest --savitarna-url https://staging.example.lt --savitarna-qa-token … \\
-           --savitarna-tenant velzio
+           --savitarna-tenant velzio [--savitarna-ca-cert staging-ca.pem]
 
 Without --savitarna-url it starts a Savitarna of its own (savitarna_qa.server).
 Fixtures: `savitarna` (the tenant under test), `mailbox` (its test mail),
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from .client import Customer, Mailbox, Savitarna
+from .tls import chromium_args, client_context
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
@@ -50,6 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--savitarna-tenants-file",
         default="",
         help="Local server only: a tenants file instead of the demo tenants.",
+    )
+    group.addoption(
+        "--savitarna-ca-cert",
+        default=os.environ.get("SAVITARNA_CA_CERT", ""),
+        help="PEM certificate(s) to trust for --savitarna-url (a staging CA or a "
+        "self-signed certificate), in the mail API client and in Chromium "
+        "(env SAVITARNA_CA_CERT).",
     )
     group.addoption(
         "--savitarna-chromium",
@@ -92,7 +100,23 @@ def savitarna(request, savitarna_deployment) -> Savitarna:
     """The tenant under test: its URL (call it with a path), profile and test
     address patterns."""
     url, token = savitarna_deployment
-    return Savitarna.connect(url, request.config.getoption("--savitarna-tenant"), token)
+    tenant = request.config.getoption("--savitarna-tenant")
+    return Savitarna.connect(url, tenant, token, verify=_verify(request.config))
+
+
+def _ca_cert(config) -> Path | None:
+    path = config.getoption("--savitarna-ca-cert")
+    if not path:
+        return None
+    if not Path(path).is_file():
+        pytest.fail(f"--savitarna-ca-cert: no file {path}")
+    return Path(path)
+
+
+def _verify(config):
+    """httpx's verify: the system's trust, or the given certificate only."""
+    path = _ca_cert(config)
+    return client_context(path) if path else True
 
 
 @pytest.fixture
@@ -123,7 +147,9 @@ def savitarna_browser(request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        options = {"headless": True, "args": CHROMIUM_ARGS}
+        trusted = _ca_cert(request.config)
+        args = [*CHROMIUM_ARGS, *(chromium_args(trusted) if trusted else [])]
+        options = {"headless": True, "args": args}
         executable = _chromium(request.config.getoption("--savitarna-chromium"))
         if executable:
             options["executable_path"] = executable

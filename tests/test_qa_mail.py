@@ -226,3 +226,34 @@ def test_in_production_test_mail_is_sent_as_usual_and_readable(app, database, tm
     real = client.get(f"/velzio/_qa/messages?to={REAL_ADDRESS}", headers=bearer())
     assert real.status_code == 404
     assert client.get("/velzio/_qa/", headers=bearer("wrong")).status_code == 401
+
+
+def test_wrong_tokens_shut_the_address_out_then_even_the_right_one(capture, client):
+    """After a few wrong tokens from one address every answer is 429 until the
+    window has passed, so a guess cannot be told right from wrong."""
+    register(client, TEST_ADDRESS)
+    capture.config["RATELIMIT_QA_TOKEN_FAILURES"] = "3 per 15 minutes"
+    path = f"/velzio/_qa/messages?to={TEST_ADDRESS}"
+    assert client.get(path, headers=bearer()).status_code == 200  # the right one costs nothing
+    for _ in range(3):
+        assert client.get(path, headers=bearer("guess")).status_code == 401
+    refused = client.get(path, headers=bearer("guess"))
+    assert refused.status_code == 429
+    assert refused.json == {"error": "too_many_requests"}
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    right = client.get(path, headers=bearer())
+    assert right.status_code == 429
+    assert right.get_data() == refused.get_data()
+    # Another address is not shut out.
+    other = client.get(path, headers=bearer(), environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_an_address_asking_too_often_gets_429_in_json(capture, client):
+    capture.config["RATELIMIT_QA_IP"] = "4 per minute"
+    for _ in range(4):
+        assert client.get("/velzio/_qa/", headers=bearer()).status_code == 200
+    answer = client.get("/velzio/_qa/", headers=bearer())
+    assert answer.status_code == 429
+    assert answer.json == {"error": "too_many_requests"}
+    assert 0 < int(answer.headers["Retry-After"]) <= 60

@@ -8,10 +8,8 @@ never slows a customer's request."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -29,6 +27,7 @@ from support.forms import submit
 from support.mail import link_in, outbox
 from support.people import confirm, login, logout
 from support.servers import free_port
+from support.tls import self_signed_certificate
 
 from webapp import webhooks
 from webapp.extensions import db
@@ -591,36 +590,13 @@ def test_a_name_that_resolves_inside_the_network_later_is_refused_at_send(
 def test_https_goes_to_the_checked_address_with_the_name_verified(app, tmp_path, monkeypatch):
     """The POST connects to the address that was checked, while TLS still
     sends the name (SNI) and verifies the certificate for it."""
-    openssl = shutil.which("openssl")
-    assert openssl, "the openssl command makes the receiver's certificate"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(tmp_path / "key.pem"),
-            "-out",
-            str(tmp_path / "cert.pem"),
-            "-subj",
-            "/CN=hooks.test",
-            "-addext",
-            "subjectAltName=DNS:hooks.test",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(tmp_path, "hooks.test")
     receiver = Receiver(webhooks.new_secret())
     receiver.start()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server_context.load_cert_chain(cert, key)
     receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
-    trusted = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    trusted = ssl.create_default_context(cafile=str(cert))
     real_client = httpx.Client
     monkeypatch.setattr(
         webhooks.httpx, "Client", lambda **kwargs: real_client(verify=trusted, **kwargs)

@@ -34,6 +34,12 @@ DEFAULT_LIMITS = {
     "RATELIMIT_CONTRACT_NUMBER": "10 per hour",
     "RATELIMIT_CONTRACT_COMPANY": "30 per hour",
     "RATELIMIT_ACCOUNT_IP": "60 per minute",
+    # The QA mail API (webapp/qa_mail): a test suite polls its mailbox a few
+    # times a second, several tests at once; and an address that sends wrong
+    # tokens is shut out after a few (every answer 429, the right token too, so
+    # guessing goes no further) until the window has passed.
+    "RATELIMIT_QA_IP": "600 per minute",
+    "RATELIMIT_QA_TOKEN_FAILURES": "5 per 15 minutes",
     # Per account (the submitted email at this tenant). Failed logins only: an
     # attacker is slowed to 10 guesses per 15 minutes, and the owner can always
     # log in again once the window has passed.

@@ -6,10 +6,12 @@ a customer registers through it and confirms from the email.
     pytest test_example.py --savitarna-url https://staging.example.lt \\
         --savitarna-qa-token "$QA_TOKEN" --savitarna-tenant velzio
 
-Your page here is a tiny local server; against staging, open your own
-staging page instead (the tenant's embed_origins must list its origin)."""
+Your page here is a tiny local server (on YOUR_SITE_PORT, default a free
+port); against staging, open your own staging page instead. Either way the
+tenant's embed_origins must list its origin (http://localhost:PORT here)."""
 
 import html
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -52,7 +54,8 @@ class YourPage(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def your_site():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), YourPage)
+    port = int(os.environ.get("YOUR_SITE_PORT", "0"))
+    server = ThreadingHTTPServer(("127.0.0.1", port), YourPage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # "localhost": another site than Savitarna's 127.0.0.1, as in production.
     yield f"http://localhost:{server.server_port}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -115,6 +116,8 @@ class Process:
     popen: subprocess.Popen
     log: Path
     url: str | None = None
+    # httpx's verify for `url` (an ssl context trusting a test certificate).
+    verify: object = True
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -161,9 +164,18 @@ def _spawn(name: str, command: list[str], env: dict, log_dir: Path, url: str | N
     return Process(name, popen, log, url)
 
 
-def start_gunicorn(name: str, env: dict, log_dir: Path) -> Process:
-    """An instance with the project's gunicorn.conf.py on a free port."""
-    port = free_port()
+def start_gunicorn(
+    name: str,
+    env: dict,
+    log_dir: Path,
+    port: int | None = None,
+    tls: tuple[Path, Path] | None = None,
+) -> Process:
+    """An instance with the project's gunicorn.conf.py on `port` (default: a
+    free one); with `tls` (cert, key) gunicorn itself speaks https, at
+    https://localhost:port (the certificate's name)."""
+    port = port or free_port()
+    tls_options = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])] if tls else []
     command = [
         sys.executable,
         "-m",
@@ -172,9 +184,14 @@ def start_gunicorn(name: str, env: dict, log_dir: Path) -> Process:
         str(PROJECT_ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
+        *tls_options,
         "wsgi:app",
     ]
-    return _spawn(name, command, env, log_dir, f"http://127.0.0.1:{port}")
+    if not tls:
+        return _spawn(name, command, env, log_dir, f"http://127.0.0.1:{port}")
+    process = _spawn(name, command, env, log_dir, f"https://localhost:{port}")
+    process.verify = ssl.create_default_context(cafile=str(tls[0]))
+    return process
 
 
 def start_worker(name: str, env: dict, log_dir: Path, *args: str) -> Process:
@@ -191,7 +208,8 @@ def wait_ready(process: Process, timeout: float = 60) -> None:
     while True:
         assert process.alive, f"{process.name} exited:\n{process.output()}"
         try:
-            if httpx.get(f"{process.url}/readyz", timeout=2).status_code == 200:
+            answer = httpx.get(f"{process.url}/readyz", timeout=2, verify=process.verify)
+            if answer.status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -1,20 +1,25 @@
 """GET-only JSON: the tenant's test set-up, and the messages to one test address.
 
-Every answer that is not the data asked for is one of three: 404 when capture
+Every answer that is not the data asked for is one of four: 404 when capture
 is off, 401 without the right token, 404 for an address or message that is not
-a test address's (whether or not any mail exists). Reads are audited."""
+a test address's (whether or not any mail exists), 429 when an address asks too
+often or has sent too many wrong tokens. Reads are audited."""
 
 from __future__ import annotations
 
 import hmac
+import math
 import re
+import time
 
 from flask import current_app, g, jsonify, request
+from limits import parse
 from sqlalchemy import func, select
 
+from ..addresses import request_address
 from ..events import emit
-from ..extensions import db
-from ..limits import client_address
+from ..extensions import db, limiter
+from ..limits import client_address, retry_after_seconds, setting
 from ..models import OutboxMessage
 from ..tenants import is_qa_address
 from . import bp
@@ -24,24 +29,66 @@ LINK_RE = re.compile(r"https?://[^\s<>\"']+")
 LIST_LIMIT = 50
 
 
-def _answer(status: int, error: str):
+def _answer(status: int, error: str, retry_after: int | None = None):
     response = jsonify({"error": error})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="savitarna-qa"'
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+# Every request of the API, per client address (Flask-Limiter, before the token
+# is looked at); its 429 is the JSON answer below, not the HTML error page.
+limiter.limit(setting("RATELIMIT_QA_IP"), scope="qa_mail")(bp)
+
+
+@bp.errorhandler(429)
+def too_many(error):
+    return _answer(429, "too_many_requests", retry_after_seconds())
+
+
+class TokenFailures:
+    """Wrong tokens per client address: after RATELIMIT_QA_TOKEN_FAILURES the
+    address gets 429 for everything, the right token included, so that a guess
+    cannot be told right from wrong until the window has passed."""
+
+    def __init__(self):
+        self.limit = parse(current_app.config["RATELIMIT_QA_TOKEN_FAILURES"])
+        self.key = (current_app.config["RATELIMIT_KEY_PREFIX"], "qa_token", request_address())
+
+    @property
+    def on(self) -> bool:
+        return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+    def shut_out(self) -> bool:
+        return self.on and not limiter.limiter.test(self.limit, *self.key)
+
+    def count(self) -> bool:
+        """Count one failure; True when it was one too many."""
+        return self.on and not limiter.limiter.hit(self.limit, *self.key)
+
+    def retry_after(self) -> int:
+        reset = limiter.limiter.get_window_stats(self.limit, *self.key).reset_time
+        return max(1, min(self.limit.get_expiry(), math.ceil(reset - time.time())))
 
 
 @bp.before_request
 def check_access():
     """Off unless the deployment turned it on; then only with the token,
-    compared in constant time."""
+    compared in constant time, and not from an address that sent wrong ones."""
     config = current_app.config
     if not config["QA_MAIL_CAPTURE"] or not config["QA_TOKEN"]:
         return _answer(404, "not_found")
+    failures = TokenFailures()
+    if failures.shut_out():
+        return _answer(429, "too_many_requests", failures.retry_after())
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     expected = config["QA_TOKEN"].encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        if failures.count():
+            return _answer(429, "too_many_requests", failures.retry_after())
         return _answer(401, "unauthorized")
     return None
 
