@@ -36,7 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from contextlib import ExitStack, closing, redirect_stdout
+from contextlib import ExitStack, closing, redirect_stdout, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,10 +77,24 @@ class Case:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts")
-    parser.add_argument("--duration", type=float, default=8, help="seconds per wrk run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per case")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
+    parser.add_argument("--reps", type=int, default=3, help="wrk runs per figure (the median)")
+    parser.add_argument("--warmup", type=float, default=1, help="seconds of warm-up per case")
     parser.add_argument("--renders", type=int, default=400, help="in-process page renders")
     parser.add_argument("--hashes", type=int, default=15, help="in-process argon2 hashes")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 2 clients, 1 s, one run, no chart"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="no side-by-side run")
+    parser.add_argument(
+        "--before", type=Path, help="another checkout of Savitarna, measured beside this one"
+    )
+    parser.add_argument(
+        "--production-cases",
+        default="bare,check,page,loginpage",
+        help="the cases of the PostgreSQL and Redis run",
+    )
+    parser.add_argument("--no-browser", action="store_true", help="no first-visit measurement")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -273,19 +287,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    log: Path,
+    root: Path = ROOT,
+    config: bool = True,
+    target: str = "wsgi:app",
+    extra: list[str] | None = None,
+) -> subprocess.Popen:
     command = [str(Path(sys.executable).parent / "gunicorn")]
-    config = ROOT / "gunicorn.conf.py"
-    if config.exists():
-        command += ["--config", str(config)]
-    command += ["--bind", f"127.0.0.1:{port}"]
-    if workers or not config.exists():
+    conf = root / "gunicorn.conf.py"
+    if config and conf.exists():
+        command += ["--config", str(conf)]
+    command += ["--bind", f"127.0.0.1:{port}", *(extra or [])]
+    if workers or not (config and conf.exists()) and not extra:
         # Without the project's config, gunicorn's own advice: 2 x cores + 1.
         command += ["--workers", str(workers or 2 * (os.cpu_count() or 1) + 1)]
-    command.append("wsgi:app")
+    command.append(target)
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own command line, no shell)
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -474,18 +497,52 @@ def table(rows: list[dict], titles: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def targets(rows: list[dict], render: dict) -> list[dict]:
-    """The production issue's targets, as met or missed (reported, never asserted)."""
-    top = max(row["concurrency"] for row in rows)
-    check = next(r for r in rows if r["case"] == "check" and r["concurrency"] == top)
-    return [
+SIDE_CASES = {
+    "bare": "bare endpoint (/healthz)",
+    "page": "registration page GET",
+    "loginpage": "login page GET",
+    "check": "field check (ours: live check; peer: POST with an error)",
+    "register": "registration POST",
+    "login": "login POST",
+}
+FIRST_VISIT_BUDGET = 25 * 1024
+
+
+def side_table(rows: list[dict]) -> str:
+    head = (
+        f"{'case':<24} {'who':<6} {'conc':>4} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'p99/p50':>7} {'x peer':>7} {'p99 x peer':>10} {'errors':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        errors = row["socket_errors"] + row["unexpected_status"]
+        peer = row.get("peer_rps_ratio")
+        peer99 = row.get("peer_p99_ratio")
+        lines.append(
+            f"{row['case']:<24} {row['contender']:<6} {row['concurrency']:>4} {row['rps']:>8.1f} "
+            f"{row['rps_ratio']:>7.2f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{row['tail']:>7.1f} {peer if peer is not None else float('nan'):>7.2f} "
+            f"{peer99 if peer99 is not None else float('nan'):>10.2f} {errors:>6}"
+        )
+    return "\n".join(lines)
+
+
+def targets(
+    rows: list[dict], side_rows: list[dict], render: dict, first_visit: list[dict] | None = None
+) -> list[dict]:
+    """The issues' targets, as met or missed (reported, never asserted)."""
+    ours = [r for r in rows if r["contender"] == "ours"]
+    top = max(row["concurrency"] for row in ours)
+    low = min(row["concurrency"] for row in ours)
+    check = next(r for r in ours if r["case"] == "check" and r["concurrency"] == top)
+    found = [
         {
-            "target": f"live check >= 0.5 x bare req/s at {top} clients",
+            "target": f"live check >= 0.5 x bare req/s at {top} clients (PostgreSQL, Redis)",
             "measured": round(check["rps_ratio"], 2),
             "met": check["rps_ratio"] >= 0.5,
         },
         {
-            "target": f"live check p99 < 50 ms at {top} clients",
+            "target": f"live check p99 < 50 ms at {top} clients (PostgreSQL, Redis)",
             "measured": round(check["p99_ms"], 1),
             "met": check["p99_ms"] < 50,
         },
@@ -495,6 +552,37 @@ def targets(rows: list[dict], render: dict) -> list[dict]:
             "met": render["median_ms"] < 5,
         },
     ]
+    mine = [r for r in side_rows if r["contender"] == "ours"]
+    for row in (r for r in mine if r["case"] == "page"):
+        found.append(
+            {
+                "target": f"registration page >= 1.0 x the peer's req/s and p99 <= the peer's "
+                f"at {row['concurrency']} clients",
+                "measured": f"{row['peer_rps_ratio']:.2f} x, p99 {row['peer_p99_ratio']:.2f} x",
+                "met": row["peer_rps_ratio"] >= 1 and row["peer_p99_ratio"] <= 1,
+            }
+        )
+    for label, group in (("SQLite", mine), ("PostgreSQL, Redis", ours)):
+        single = [r for r in group if r["concurrency"] == low]
+        if single:
+            worst = max(single, key=lambda r: r["tail"])
+            found.append(
+                {
+                    "target": f"p99 / p50 <= 3 at {low} client(s), every case ({label})",
+                    "measured": f"{worst['tail']:.1f} (worst: {worst['case']})",
+                    "met": worst["tail"] <= 3,
+                }
+            )
+    for item in first_visit or []:
+        found.append(
+            {
+                "target": f"first visit of /{item['tenant']}/register <= 25 KiB on the wire "
+                f"({item['mode']})",
+                "measured": f"{item['total_bytes'] / 1024:.1f} KiB",
+                "met": item["total_bytes"] <= FIRST_VISIT_BUDGET,
+            }
+        )
+    return found
 
 
 def chart(rows: list[dict], titles: dict[str, str], path: Path, subtitle: str) -> None:
@@ -535,8 +623,242 @@ def gunicorn_settings(log: Path) -> str:
     return f"{booted} x {kind.group(1) if kind else '?'} workers"
 
 
+# --- contenders: ours, ours before a change, the peer ------------------------------------
+
+
+@dataclass
+class Contender:
+    """One server under load: its name, address and its own requests per case."""
+
+    name: str
+    title: str
+    base: str
+    cases: dict[str, Case]
+
+
+PREPARE_OURS = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from bench.run import prepare; "
+    "from webapp import create_app; prepare(create_app({'SERVER_NAME': None}), sys.argv[2])"
+)
+PREPARE_PEER = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from bench.peer.app import app, prepare; "
+    "prepare(app, sys.argv[2], sys.argv[3])"
+)
+SYNC = ["--worker-class", "sync", "--workers", "2"]
+
+
+def peer_cases(cookie: str, token: str, login_email: str, run: str) -> dict[str, Case]:
+    """The same requests to Flask-Security-Too's views (bench/peer/app.py). Its
+    field check is the form POST with an error: it has no live check."""
+
+    def form(**values: str) -> str:
+        return urllib.parse.urlencode({"csrf_token": token, **values}, safe="_")
+
+    browser = {"Accept-Encoding": ACCEPT_ENCODING}
+    posted = {**browser, "Cookie": cookie}
+    new = {"password": "Correct7Horse", "password_confirm": "Correct7Horse"}
+    return {
+        "bare": Case("bare", "GET /healthz", "GET", "/healthz", headers=browser),
+        "page": Case("page", "GET /register", "GET", "/register", headers=browser),
+        "loginpage": Case("loginpage", "GET /login", "GET", "/login", headers=browser),
+        "check": Case(
+            "check",
+            "POST /register (bad email)",
+            "POST",
+            "/register",
+            body=form(email="someone-example.com", **new),
+            headers=posted,
+        ),
+        "register": Case(
+            "register",
+            "POST /register (new email)",
+            "POST",
+            "/register",
+            expect="302",
+            body=form(email=f"bench-{run}-__N__@example.com", **new),
+            headers=posted,
+        ),
+        "login": Case(
+            "login",
+            "POST /login",
+            "POST",
+            "/login",
+            expect="302",
+            body=form(email=login_email, password=PASSWORD),
+            headers=posted,
+        ),
+    }
+
+
+def browser_session(base: str, path: str, cookie_name: str) -> tuple[str, str]:
+    """A session cookie and its CSRF token, the way a browser gets them."""
+    with urllib.request.urlopen(base + path, timeout=10) as response:  # noqa: S310
+        page = response.read().decode()
+        cookies = response.headers.get_all("Set-Cookie") or []
+    session = next(c.split(";", 1)[0] for c in cookies if c.startswith(f"{cookie_name}="))
+    return session, csrf_token(page)
+
+
+def start_ours(
+    cleanup: ExitStack,
+    root: Path,
+    env: dict[str, str],
+    login_email: str,
+    run: str,
+    log: Path,
+    extra: list[str],
+    prepared: bool = False,
+) -> Contender:
+    if not prepared:
+        subprocess.run(  # noqa: S603 (our own command line, no shell)
+            [sys.executable, "-c", PREPARE_OURS, str(root), login_email],
+            cwd=root,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    port = free_port()
+    server = start_gunicorn(env, port, 0, log, root=root, extra=extra)
+    cleanup.callback(stop_gunicorn, server)
+    base = f"http://127.0.0.1:{port}"
+    cookie, token = browser_session(base, f"/{TENANT}/register", "savitarna_session")
+    found = {case.name: case for case in cases(cookie, token, login_email, run)}
+    found["loginpage"] = Case(
+        "loginpage",
+        f"GET /{TENANT}/ (login page)",
+        "GET",
+        f"/{TENANT}/",
+        headers={"Accept-Encoding": ACCEPT_ENCODING},
+    )
+    return Contender("ours", "Savitarna", base, found)
+
+
+def start_peer(cleanup: ExitStack, workdir: Path, login_email: str, run: str) -> Contender:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGON2_", "FLASK_"))}
+    env.update(
+        PEER_DATABASE_URL=f"sqlite:///{workdir / 'peer.sqlite'}",
+        PEER_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    subprocess.run(  # noqa: S603 (our own command line, no shell)
+        [sys.executable, "-c", PREPARE_PEER, str(ROOT), login_email, PASSWORD],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_port()
+    server = start_gunicorn(
+        env, port, 0, workdir / "peer.log", config=False, target="bench.peer.app:app", extra=SYNC
+    )
+    cleanup.callback(stop_gunicorn, server)
+    base = f"http://127.0.0.1:{port}"
+    cookie, token = browser_session(base, "/register", "session")
+    return Contender(
+        "peer",
+        "Flask-Security-Too " + peer_version(),
+        base,
+        peer_cases(cookie, token, login_email, run),
+    )
+
+
+def peer_version() -> str:
+    from importlib.metadata import version
+
+    return version("flask-security-too")
+
+
+def measure(
+    contenders: list[Contender],
+    names: list[str],
+    levels: list[int],
+    reps: int,
+    duration: float,
+    warmup: float,
+    label: str,
+) -> list[dict]:
+    """Every case at every level, the contenders alternating (the order turns each
+    repetition), each figure the median of `reps` runs."""
+    rows = []
+    for connections in levels:
+        for name in names:
+            if warmup > 0:
+                for contender in contenders:
+                    run_wrk(contender.base, contender.cases[name], connections, warmup)
+            samples: dict[str, list[dict]] = {c.name: [] for c in contenders}
+            for rep in range(reps):
+                order = contenders if rep % 2 == 0 else contenders[::-1]
+                for contender in order:
+                    samples[contender.name].append(
+                        run_wrk(contender.base, contender.cases[name], connections, duration)
+                    )
+            for contender in contenders:
+                row = median_row(samples[contender.name])
+                row["contender"] = contender.name
+                rows.append(row)
+                print(
+                    f"  {label:<10} {contender.name:<6} {name:<9} c={connections:<3} "
+                    f"{row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.2f}  "
+                    f"p99 {row['p99_ms']:7.2f} ms",
+                    flush=True,
+                )
+    return rows
+
+
+def median_row(runs: list[dict]) -> dict:
+    row = dict(runs[0])
+    for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        row[key] = statistics.median(run[key] for run in runs)
+    for key in ("requests", "socket_errors", "unexpected_status"):
+        row[key] = sum(run[key] for run in runs)
+    row["runs"] = [{k: run[k] for k in ("rps", "p50_ms", "p99_ms")} for run in runs]
+    row["tail"] = row["p99_ms"] / row["p50_ms"] if row["p50_ms"] else None
+    return row
+
+
+def add_peer_ratios(rows: list[dict]) -> None:
+    peer = {(r["case"], r["concurrency"]): r for r in rows if r["contender"] == "peer"}
+    for row in rows:
+        theirs = peer.get((row["case"], row["concurrency"]))
+        if theirs is None or row["contender"] == "peer":
+            continue
+        row["peer_rps_ratio"] = row["rps"] / theirs["rps"] if theirs["rps"] else None
+        row["peer_p50_ratio"] = row["p50_ms"] / theirs["p50_ms"] if theirs["p50_ms"] else None
+        row["peer_p99_ratio"] = row["p99_ms"] / theirs["p99_ms"] if theirs["p99_ms"] else None
+
+
+def machine() -> dict:
+    import platform
+
+    model = ""
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with suppress(OSError):
+        memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": usable,
+        "cpu_model": model,
+        "memory": memory,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "load_average": os.getloadavg(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.quick:
+        args.concurrency, args.duration, args.warmup, args.reps = "2", 1, 0, 1
+        args.renders, args.hashes, args.no_chart, args.no_browser = 5, 1, True, True
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk (make bench does it)", file=sys.stderr)
         return 2
@@ -546,6 +868,7 @@ def main(argv: list[str] | None = None) -> int:
     login_email = f"bench-login-{run}@example.com"
     args.results.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
+    started = machine()
 
     with ExitStack() as cleanup:
         workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
@@ -587,51 +910,97 @@ def main(argv: list[str] | None = None) -> int:
 
             db.engine.dispose()
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = workdir / "gunicorn.log"
-        server = start_gunicorn(env, port, args.workers, log)
-        cleanup.callback(stop_gunicorn, server)
-        workers = gunicorn_settings(log)
-        cookie, token = form_session(base)
-        all_cases = cases(cookie, token, login_email, run)
-        titles = {case.name: case.title for case in all_cases}
-        for case in all_cases:
-            check_case(base, case)
-        print(f"gunicorn: {workers}; wrk: {args.duration:g} s per run, levels {levels}")
-
-        rows = []
-        for connections in levels:
-            for case in all_cases:
-                if args.warmup > 0:
-                    run_wrk(base, case, connections, args.warmup)
-                row = run_wrk(base, case, connections, args.duration)
-                rows.append(row)
-                print(
-                    f"  {case.name:<9} c={connections:<3} {row['rps']:8.1f} req/s "
-                    f"p99 {row['p99_ms']:8.2f} ms",
-                    flush=True,
+        # 1. Side by side with the peer: both on gunicorn with 2 sync workers and
+        # SQLite (the peer's usual set-up; ours counts its limits in memory then).
+        side_rows: list[dict] = []
+        side: list[Contender] = []
+        if not args.no_peer:
+            for name, root in [("ours", ROOT)] + ([("before", args.before)] if args.before else []):
+                sqlite_env = server_environment(
+                    f"sqlite:///{workdir / name}.sqlite", "", workdir / f"instance-{name}", prefix
                 )
-        add_ratios(rows)
-        outcome = targets(rows, render)
+                contender = start_ours(
+                    cleanup, root, sqlite_env, login_email, run, workdir / f"{name}.log", SYNC
+                )
+                contender.name = name
+                side.append(contender)
+            side.append(start_peer(cleanup, workdir, login_email, run))
+            for contender in side:
+                for case in contender.cases.values():
+                    check_case(contender.base, case)
+            print(f"side by side: {', '.join(c.name for c in side)}; 2 sync workers each, SQLite")
+            side_rows = measure(
+                side, list(SIDE_CASES), levels, args.reps, args.duration, args.warmup, "sqlite"
+            )
+            for name in {c.name for c in side}:
+                add_ratios([r for r in side_rows if r["contender"] == name])
+            add_peer_ratios(side_rows)
+
+        # 2. Production: gunicorn.conf.py, PostgreSQL and Redis (limits counted there).
+        production: list[Contender] = []
+        for name, root in [("ours", ROOT)] + ([("before", args.before)] if args.before else []):
+            contender = start_ours(
+                cleanup,
+                root,
+                env,
+                login_email,
+                run,
+                workdir / f"gunicorn-{name}.log",
+                ["--workers", str(args.workers)] if args.workers else [],
+                prepared=True,  # the schema above, shared
+            )
+            contender.name = name
+            production.append(contender)
+        workers = gunicorn_settings(workdir / "gunicorn-ours.log")
+        names = [n.strip() for n in args.production_cases.split(",") if n.strip()]
+        if "bare" not in names:
+            names.insert(0, "bare")
+        for contender in production:
+            for name in names:
+                check_case(contender.base, contender.cases[name])
+        print(f"production: gunicorn {workers}, PostgreSQL, Redis; cases {names}")
+        rows = measure(
+            production, names, levels, args.reps, args.duration, args.warmup, "production"
+        )
+        for name in {c.name for c in production}:
+            add_ratios([r for r in rows if r["contender"] == name])
+
+        first_visit = None
+        if not args.no_browser:
+            from bench import first_visit as visit
+
+            first_visit = visit.measure_all(ROOT, workdir, server_environment, prepare_db=True)
+        outcome = targets(rows, side_rows, render, first_visit)
+        titles = {case.name: case.title for case in production[0].cases.values()}
 
     result = {
         "timestamp": stamp,
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": started | {"load_average_end": os.getloadavg()},
         "server": workers,
-        "wrk": {"duration_s": args.duration, "warmup_s": args.warmup},
+        "wrk": {"duration_s": args.duration, "warmup_s": args.warmup, "repetitions": args.reps},
         "cases": titles,
+        "side_by_side": {
+            "server": "gunicorn, 2 sync workers, SQLite",
+            "contenders": {c.name: c.title for c in side},
+            "cases": {c.name: {k: v.title for k, v in c.cases.items()} for c in side},
+            "rows": side_rows,
+        },
         "rows": rows,
         "argon2": argon2,
         "register_page_server_time": render,
         "live_check_server_time": check_time,
+        "first_visit": first_visit,
         "targets": outcome,
     }
     json_path = args.results / f"{stamp}.json"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
 
     print()
-    print(table(rows, titles))
+    if side_rows:
+        print(side_table(side_rows))
+        print("(ours / before ÷ the peer at the same concurrency; medians of the runs)")
+        print()
+    print(table([r for r in rows if r["contender"] == "ours"], titles))
     print("(x: the ratio to the bare endpoint at the same concurrency; errors: socket")
     print(" errors plus answers with another status than the case expects)")
     print()
@@ -649,12 +1018,20 @@ def main(argv: list[str] | None = None) -> int:
         f"live check server time (CPU): median {check_time['median_ms']:.2f} ms, "
         f"p95 {check_time['p95_ms']:.2f} ms; wall: median {check_time['wall_median_ms']:.2f} ms"
     )
+    if first_visit:
+        for item in first_visit:
+            print(
+                f"first visit {item['mode']:<11} /{item['tenant']}/register: "
+                f"{item['total_bytes'] / 1024:.1f} KiB on the wire in {item['requests']} "
+                f"requests ({item['before_idle_bytes'] / 1024:.1f} KiB before the page was idle)"
+            )
     print()
     for item in outcome:
         print(f"  [{'met' if item['met'] else 'MISSED'}] {item['target']}: {item['measured']}")
     if not args.no_chart:
         png = json_path.with_suffix(".png")
-        chart(rows, titles, png, f"{workers}, {os.cpu_count()} CPUs, {stamp}")
+        ours = [r for r in rows if r["contender"] == "ours"]
+        chart(ours, titles, png, f"{workers}, {os.cpu_count()} CPUs, {stamp}")
         print(f"\nwrote {json_path} and {png}")
     else:
         print(f"\nwrote {json_path}")

@@ -1,5 +1,6 @@
-"""`make bench` runs to completion: a short wrk run of every case against
-gunicorn on the real PostgreSQL and Redis, with a JSON report and no errors.
+"""`make bench` runs to completion (its `--quick` shape): a short wrk run of every
+case against gunicorn on the real PostgreSQL and Redis, and side by side with
+the peer (Flask-Security-Too) on SQLite, with a JSON report and no errors.
 Timings are not checked here: the benchmark reports them, a test cannot."""
 
 import json
@@ -30,12 +31,7 @@ def test_bench_runs_every_case_and_writes_its_report(tmp_path):
     command = [
         sys.executable,
         str(PROJECT_ROOT / "bench" / "run.py"),
-        "--duration=3",
-        "--warmup=0",
-        "--concurrency=2",
-        "--renders=5",
-        "--hashes=1",
-        "--no-chart",
+        "--quick",
         f"--results={tmp_path}",
         f"--database-url={DATABASE_URL}",
         f"--redis-url={REDIS_URL}",
@@ -48,10 +44,17 @@ def test_bench_runs_every_case_and_writes_its_report(tmp_path):
     (report,) = tmp_path.glob("*.json")
     data = json.loads(report.read_text())
     rows = {row["case"]: row for row in data["rows"]}
-    assert set(rows) == {"bare", "check", "page", "register", "login"}
-    for row in rows.values():
+    assert set(rows) == {"bare", "check", "page", "loginpage"}
+    side = {(row["contender"], row["case"]): row for row in data["side_by_side"]["rows"]}
+    cases = {"bare", "page", "loginpage", "check", "register", "login"}
+    assert set(side) == {(who, case) for who in ("ours", "peer") for case in cases}
+    for row in [*rows.values(), *side.values()]:
         assert row["requests"] > 0, row
         assert row["socket_errors"] == 0 and row["unexpected_status"] == 0, row
-    assert rows["bare"]["rps_ratio"] == 1
+        assert row["rps_ratio"] == 1 if row["case"] == "bare" else row["rps_ratio"] > 0
+    assert side["ours", "page"]["peer_rps_ratio"] > 0
+    assert data["side_by_side"]["contenders"]["peer"] == "Flask-Security-Too 5.9.2"
     assert data["argon2"]["memory_cost_kib"] == 19 * 1024
-    assert len(data["targets"]) == 3
+    assert data["machine"]["cpus"] > 0 and data["machine"]["cpu_model"]
+    assert [t["target"] for t in data["targets"] if not isinstance(t["met"], bool)] == []
+    assert any("the peer's" in t["target"] for t in data["targets"])
