@@ -327,6 +327,8 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/login/second-factor/continue",
         "/<tenant>/login/second-factor/passkey/options",
         "/<tenant>/login/second-factor/passkey",
+        "/<tenant>/login/second-factor/passkeys/options",
+        "/<tenant>/login/second-factor/passkeys",
     }
 
 

@@ -44,6 +44,7 @@ from .flows import (
     start_authenticator,
     unused_recovery_codes,
 )
+from .flows import add_passkey as add_passkey_to
 from .forms import ButtonForm, CodeForm, ConfirmAuthenticatorForm, PasskeyForm, RenamePasskeyForm
 
 CHALLENGE_KEY = "webauthn"
@@ -124,7 +125,6 @@ def security():
         factors=factor_count(account),
         rename_form=RenamePasskeyForm(),
         button=ButtonForm(),
-        passkey_problem=passkey_problem(),
     )
 
 
@@ -144,19 +144,26 @@ def passkey_options():
 @login_required
 def add_passkey():
     """Keep the passkey the browser made."""
-    form = PasskeyForm()
     account = _account()
-    challenge = _challenge("register", account.id)
-    if not form.validate_on_submit() or challenge is None:
-        return _refused()
-    from .flows import add_passkey as add
-
-    try:
-        add(g.tenant, g.settings, account, form.credential.data, challenge, client_address())
-    except PasskeyRefused:
+    if not _keep_passkey(account):
         return _refused()
     flash(message("PASSKEY_ADDED"), "success")
     return _go(url_for(".security"))
+
+
+def _keep_passkey(account) -> bool:
+    """Keep the passkey the browser made for this account's challenge."""
+    form = PasskeyForm()
+    challenge = _challenge("register", account.id)
+    if not form.validate_on_submit() or challenge is None:
+        return False
+    try:
+        add_passkey_to(
+            g.tenant, g.settings, account, form.credential.data, challenge, client_address()
+        )
+    except PasskeyRefused:
+        return False
+    return True
 
 
 @bp.post("/account/security/passkeys/<int:passkey_id>/name")
@@ -332,7 +339,6 @@ def step():
         has_passkey=bool(passkeys_of(account)),
         has_app=authenticator(account) is not None,
         button=ButtonForm(),
-        passkey_problem=passkey_problem(),
     )
 
 
@@ -376,4 +382,27 @@ def step_passkey():
         check_passkey(g.tenant, g.settings, form.credential.data, challenge, account=account)
     except PasskeyRefused:
         return _refused()
+    return finish_pending_login(STEP, amr=("hwk", "mfa"))
+
+
+@bp.post("/login/second-factor/passkeys/options")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+def step_enrol_options():
+    """At the required set-up step: options for making the first factor a passkey."""
+    account = pending_login(STEP)
+    if account is None or factor_count(account) or not ButtonForm().validate_on_submit():
+        return _refused()
+    return _options("register", registration_options(g.settings, account), account.id)
+
+
+@bp.post("/login/second-factor/passkeys")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+def step_enrol():
+    """The first factor made a passkey, which also passes the step: it was just
+    made with the person verified on this device ("hwk"). Recovery codes can
+    be made on the security page."""
+    account = pending_login(STEP)
+    if account is None or factor_count(account) or not _keep_passkey(account):
+        return _refused()
+    flash(message("PASSKEY_ADDED"), "success")
     return finish_pending_login(STEP, amr=("hwk", "mfa"))
