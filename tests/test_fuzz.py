@@ -329,6 +329,16 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/login/second-factor/passkey",
         "/<tenant>/login/second-factor/passkeys/options",
         "/<tenant>/login/second-factor/passkeys",
+        # OpenID Connect (webapp/oidc): their refusals are tests/test_oidc_refusals.py;
+        # token, revoke and introspect take a client's form, not a person's.
+        "/<tenant>/oidc/authorize",
+        "/<tenant>/oidc/token",
+        "/<tenant>/oidc/userinfo",
+        "/<tenant>/oidc/revoke",
+        "/<tenant>/oidc/introspect",
+        "/<tenant>/oidc/logout",
+        "/<tenant>/oidc/logout/confirm",
+        "/<tenant>/account/apps/<int:consent_id>/revoke",
     }
 
 

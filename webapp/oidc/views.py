@@ -12,6 +12,7 @@ from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
 
 from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, log_out
@@ -358,7 +359,10 @@ def allow_redirect_after_login(response):
 
 
 def _login_next_targets() -> list[str] | None:
-    next_url = request.values.get("next", "")
+    try:
+        next_url = request.values.get("next", "")
+    except HTTPException:  # a body the login refused (413, 415): no redirect follows
+        return None
     if "tenant" not in g or not next_url.startswith(url_for("oidc.resume") + "?"):
         return None
     args = dict(parse_qsl(urlsplit(next_url).query))
