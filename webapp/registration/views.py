@@ -23,6 +23,7 @@ from ..limits import (
     refunded_unless,
     setting,
 )
+from ..pagecache import blank_form_page
 from ..security import hash_password
 from ..tenants import current_settings
 from . import bp
@@ -77,6 +78,8 @@ def _form():
 @contract_limits
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
+    if request.method == "GET":
+        return blank_form_page("registration/register.html", lambda: {"form": _form()})
     form = _form()
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
