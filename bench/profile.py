@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             response = send(n)
         profiler.stop()
         print(f"{case.title}: last status {response.status_code}")
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(
+            profiler.output_text(
+                unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))
+            )
+        )
         if args.flat:
             from pyinstrument.renderers import ConsoleRenderer
 

@@ -24,6 +24,7 @@ from ..limits import (
     refunded_unless,
     setting,
 )
+from ..pagecache import blank_form_page
 from ..security import hash_password
 from ..tenants import current_settings
 from . import bp
@@ -78,6 +79,8 @@ def _form():
 @contract_limits
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
+    if request.method == "GET":
+        return blank_form_page("registration/register.html", lambda: {"form": _form()})
     form = _form()
     if not form.is_submitted() and "next" in request.args:
         # Kept for the emailed link: registering from an application's login

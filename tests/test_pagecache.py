@@ -1,0 +1,68 @@
+"""The registration page is rendered once per instance and then served with each
+visitor's own CSRF token (webapp/pagecache.py): what a visitor sees and can do
+is the same as with a page rendered for them."""
+
+from support.apps import TENANTS_FILE
+from support.forms import csrf_from, without_csrf
+
+VELZIO_INTRO = "Savitarnos paslaugomis galite naudotis, jeigu turite"
+
+
+def page(client, path="/velzio/register", language="lt"):
+    response = client.get(path, headers={"Accept-Language": language})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_kept_page_is_the_rendered_page_with_each_visitors_own_token(app):
+    first, second, fresh = app.test_client(), app.test_client(), app.test_client()
+    html_first, html_second = page(first), page(second)
+    app.config["PAGE_CACHE"] = False
+    rendered = page(fresh)
+    assert without_csrf(html_first) == without_csrf(html_second) == without_csrf(rendered)
+    assert csrf_from(html_first) != csrf_from(html_second)
+    # The session is left as a rendered page leaves it (the token, Flask-Login's mark).
+    sessions = []
+    for client in (first, second, fresh):
+        with client.session_transaction() as session:
+            sessions.append(sorted(session))
+    assert sessions[0] == sessions[1] == sessions[2] == ["_fresh", "csrf_token"]
+
+    # Each token is its visitor's: it works with its own session only.
+    for client, token, status in (
+        (first, csrf_from(html_first), 200),
+        (second, csrf_from(html_first), 400),
+    ):
+        answer = client.post(
+            "/velzio/register/check/email",
+            data={"csrf_token": token, "email": "someone@example.com"},
+            headers={"HX-Request": "true", "Accept-Language": "lt"},
+        )
+        assert answer.status_code == status
+
+
+def test_each_tenant_and_language_gets_its_own_page(client):
+    velzio_lt, velzio_en = page(client), page(client, language="en")
+    elektrum = page(client, "/elektrum/register")
+    assert '<html lang="lt"' in velzio_lt and VELZIO_INTRO in velzio_lt
+    assert '<html lang="en"' in velzio_en and "You can use the self-service" in velzio_en
+    assert 'name="company_code"' in elektrum and 'name="company_code"' not in velzio_lt
+    assert page(client, "/velzio/register?lang=en").count('<html lang="en"') == 1
+
+
+def test_a_tenant_change_shows_on_the_next_page(client, app, tmp_path):
+    assert VELZIO_INTRO in page(client)
+    changed = TENANTS_FILE.read_text(encoding="utf-8").replace(VELZIO_INTRO, "Nauja įžanga:")
+    path = tmp_path / "tenants.toml"
+    path.write_text(changed, encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["tenants", "load", str(path)]).exit_code == 0
+    html = page(client)
+    assert "Nauja įžanga:" in html and VELZIO_INTRO not in html
+
+
+def test_a_waiting_notice_is_shown_once(client):
+    page(client)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Pranešimas lankytojui")]
+    assert "Pranešimas lankytojui" in page(client)
+    assert "Pranešimas lankytojui" not in page(client)
