@@ -20,6 +20,7 @@ production issue are printed as met or missed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -966,7 +967,12 @@ def main(argv: list[str] | None = None) -> int:
             add_ratios([r for r in rows if r["contender"] == name])
 
         first_visit = None
-        if not args.no_browser:
+        if args.no_browser:
+            pass
+        elif importlib.util.find_spec("bench.first_visit") is None:
+            # Not written yet (issue #13): e2e/test_pwa.py still measures the first visit.
+            print("first visit in Chromium: not measured by the benchmark yet")
+        else:
             from bench import first_visit as visit
 
             first_visit = visit.measure_all(ROOT, workdir, server_environment, prepare_db=True)
