@@ -46,7 +46,8 @@ serve: translations
 
 # The whole suite: unit, integration (SQLite, and PostgreSQL when
 # TEST_DATABASE_URL is set) and browser tests.
-test: translations
+# The bench extra too: tests/test_bench.py runs the benchmark's smoke run, peer included.
+test: translations $(VENV)/.bench
 	$(BIN)/python -m pytest
 
 unit: translations
