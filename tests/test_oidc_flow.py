@@ -15,7 +15,9 @@ from support.oidc import (
     authlib_client,
     authorize_url,
     discover,
+    exchange,
     follow,
+    logged_in,
     returned,
     verified_claims,
 )
@@ -23,13 +25,6 @@ from support.people import Customer
 
 from webapp.extensions import db
 from webapp.models import Account
-
-
-def logged_in(client, app, slug="velzio") -> Customer:
-    ona = Customer(client, app, slug)
-    ona.register()
-    assert ona.login().status_code == 303
-    return ona
 
 
 def code_for(client, http, metadata, **params) -> dict:
@@ -60,11 +55,7 @@ def test_portal_logs_a_customer_in(app, client):
     answer = code_for(client, http, metadata, state="st-1", nonce="n-0S6_WzA2Mj")
     assert answer["state"] == "st-1"
     assert answer["iss"] == "http://localhost/velzio"  # RFC 9207
-    token = http.fetch_token(
-        metadata["token_endpoint"],
-        code=answer["code"],
-        code_verifier="v" * 20 + "-verifier-of-enough-length-0123456789",
-    )
+    token = exchange(http, metadata, answer)
     assert token["token_type"].lower() == "bearer"
     assert 0 < token["expires_in"] <= 300
     assert "refresh_token" not in token  # no offline_access asked
@@ -85,19 +76,21 @@ def test_portal_logs_a_customer_in(app, client):
     )
     # The same person gets the same sub next time.
     again = code_for(client, http, metadata)
-    token2 = http.fetch_token(
-        metadata["token_endpoint"],
-        code=again["code"],
-        code_verifier="v" * 20 + "-verifier-of-enough-length-0123456789",
-    )
+    token2 = exchange(http, metadata, again)
     assert verified_claims(http, metadata, token2["id_token"])["sub"] == claims["sub"]
 
 
-def exchange(http, metadata, answer):
-    return http.fetch_token(
+def refresh_again(http, metadata, client_id, refresh_token):
+    """A refresh token presented as a thief (or a confused client) would, once more."""
+    return http.request(
+        "POST",
         metadata["token_endpoint"],
-        code=answer["code"],
-        code_verifier="v" * 20 + "-verifier-of-enough-length-0123456789",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+        },
+        withhold_token=True,
     )
 
 
@@ -111,29 +104,11 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_its_family(app, clie
     second = http.refresh_token(metadata["token_endpoint"], refresh_token=first["refresh_token"])
     assert second["refresh_token"] != first["refresh_token"]
     assert http.get(metadata["userinfo_endpoint"]).status_code == 200
-    reuse = http.request(
-        "POST",
-        metadata["token_endpoint"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": client_id,
-        },
-        withhold_token=True,
-    )
+    reuse = refresh_again(http, metadata, client_id, first["refresh_token"])
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     # The thief's use revoked the family: the newest tokens too.
     assert http.get(metadata["userinfo_endpoint"]).status_code == 401
-    newest = http.request(
-        "POST",
-        metadata["token_endpoint"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": second["refresh_token"],
-            "client_id": client_id,
-        },
-        withhold_token=True,
-    )
+    newest = refresh_again(http, metadata, client_id, second["refresh_token"])
     assert newest.json()["error"] == "invalid_grant"
 
 

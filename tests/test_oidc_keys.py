@@ -14,11 +14,12 @@ from support.oidc import (
     authlib_client,
     authorize_url,
     discover,
+    exchange,
     follow,
+    logged_in,
     returned,
     verified_claims,
 )
-from support.people import Customer
 
 from webapp.extensions import db
 from webapp.models import utcnow
@@ -26,18 +27,13 @@ from webapp.oidc.models import Client, SigningKey
 
 
 def id_token(client, app, http, metadata):
-    answer = returned(follow(client, authorize_url(http, metadata)))
-    token = http.fetch_token(
-        metadata["token_endpoint"],
-        code=answer["code"],
-        code_verifier="v" * 20 + "-verifier-of-enough-length-0123456789",
-    )
-    return token["id_token"]
+    return exchange(http, metadata, returned(follow(client, authorize_url(http, metadata))))[
+        "id_token"
+    ]
 
 
 def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(app, client):
-    Customer(client, app).register()
-    Customer(client, app).login()
+    logged_in(client, app)
     client_id, _ = add_client(app)
     http = authlib_client(app, client_id)
     metadata = discover(http)

@@ -19,20 +19,13 @@ from support.oidc import (
     challenge,
     discover,
     follow,
+    logged_in,
     returned,
 )
-from support.people import Customer
 
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.oidc.models import AuthorizationCode
-
-
-def logged_in(client, app) -> Customer:
-    ona = Customer(client, app, "velzio")
-    ona.register()
-    ona.login()
-    return ona
 
 
 def authorize(client, client_id: str, **params):

@@ -17,6 +17,7 @@ from joserfc.jwk import KeySet
 from webapp.oidc.cli import create_client
 
 from .apps import tenant
+from .people import Customer
 
 PORTAL = "https://portal.example/callback"
 PORTAL_LOGOUT = "https://portal.example/"
@@ -107,3 +108,16 @@ def verified_claims(http, metadata: dict, id_token: str) -> dict:
         iat={"essential": True},
     ).validate(token.claims)
     return dict(token.claims)
+
+
+def exchange(http: OAuth2Client, metadata: dict, answer: dict) -> dict:
+    """The portal exchanges the code it received (with its PKCE verifier)."""
+    return http.fetch_token(metadata["token_endpoint"], code=answer["code"], code_verifier=VERIFIER)
+
+
+def logged_in(client, app, slug: str = "velzio") -> Customer:
+    """A registered customer, logged in with the test client's browser."""
+    person = Customer(client, app, slug)
+    person.register()
+    assert person.login().status_code == 303
+    return person
