@@ -79,13 +79,14 @@ def _form():
 @contract_limits
 def register():
     """The registration page; a valid POST registers and shows 'check your email'."""
-    if request.method == "GET":
+    if request.method == "GET" and "next" in request.args:
+        # Kept for the emailed link: registering from an application's login
+        # leads back to it once the address is confirmed. A page that writes to
+        # the session is rendered for this visitor, never from the page cache.
+        session["register_next"] = safe_next(request.args["next"], g.tenant.slug)
+    elif request.method == "GET":
         return blank_form_page("registration/register.html", lambda: {"form": _form()})
     form = _form()
-    if not form.is_submitted() and "next" in request.args:
-        # Kept for the emailed link: registering from an application's login
-        # leads back to it once the address is confirmed.
-        session["register_next"] = safe_next(request.args["next"], g.tenant.slug)
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         # The hash, the slow part, is made now for every registration alike; what
