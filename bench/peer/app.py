@@ -38,6 +38,12 @@ class User(db.Model, fsqla.FsUserMixin):
     pass
 
 
+# Flask-Security's user model names a WebAuthn table whenever the `webauthn`
+# package is installed (ours is: passkeys), so the peer defines it, as its docs do.
+class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):
+    pass
+
+
 class DroppedMail(MailUtil):
     """Rendered, then not sent: the benchmark has no SMTP server."""
 
