@@ -108,13 +108,20 @@ def production(tmp_path_factory):
             database, workers = stack.enter_context(fresh_schema("test_qa_kit")), "2"
         else:
             database, workers = f"sqlite:///{folder / 'savitarna.sqlite'}", "1"
+        # Two workers count limits together only in Redis (as production does);
+        # without it, one worker keeps the count in its memory.
+        redis_url = os.environ.get("TEST_REDIS_URL", "")
+        if not redis_url:
+            workers = "1"
         env = production_env(
             database,
             folder / "instance",
             PUBLIC_URL=f"https://localhost:{port}",
             TRUSTED_PROXIES="0",
             WEB_CONCURRENCY=workers,
-            REDIS_URL="",
+            REDIS_URL=redis_url,
+            # Counts of its own: a run minutes later must not meet this one's.
+            RATELIMIT_KEY_PREFIX=f"qa-kit-{port}-{os.getpid()}",
             MAIL_URL=smtp.url,
             QA_MAIL_CAPTURE="1",
             QA_TOKEN=QA_TOKEN,

@@ -80,7 +80,7 @@ class Savitarna:
         return self.profile == "business"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Customer:
     """A person who has never used the site: a fresh test address per test."""
 
@@ -91,6 +91,10 @@ class Customer:
     phone: str = "861234567"
     # A valid Lithuanian company code (its check digit is right) for business tenants.
     company_code: str = "110053842"
+    # Where the tenant requires a second factor, the journeys set up an
+    # authenticator app: its key and the recovery codes shown once are kept here.
+    authenticator_key: str | None = None
+    recovery_codes: list[str] = field(default_factory=list)
 
     @classmethod
     def fresh(cls, savitarna: Savitarna, prefix: str = "qa") -> Customer:

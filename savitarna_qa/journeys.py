@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 from playwright.sync_api import Page, expect
 
 from .client import Customer, Email, Mailbox, Savitarna
@@ -50,6 +51,8 @@ def confirm_from_email(page: Page, email: Email, customer: Customer, *, business
         screen = SetPasswordPage(page, lang)
         if screen.shown:
             screen.set_password(customer.password)
+            if "/login/second-factor" in page.url:
+                set_up_authenticator(page, customer)
             expect(Screen(page, lang).heading).to_have_text(Texts.any_language("My account"))
             return
         button = page.get_by_role("main").get_by_role("button", name=go_on)
@@ -64,3 +67,25 @@ def confirm_from_email(page: Page, email: Email, customer: Customer, *, business
     else:
         confirmed = "Your email address is confirmed. Log in with your email and password."
         expect(screen.status).to_contain_text(Texts.any_language(confirmed, whole=False))
+
+
+def set_up_authenticator(page: Page, customer: Customer) -> None:
+    """A tenant that requires a second factor asks for one after the first
+    login: add an authenticator app from the key shown as text, type its code,
+    keep the recovery codes on `customer`, and go on."""
+    main = page.get_by_role("main")
+    shown = main.get_by_text(Texts.any_language("Key:", whole=False)).first.inner_text()
+    key = shown.split(":", 1)[1].strip()
+    customer.authenticator_key = key
+    main.get_by_label(Texts.any_language("Code from the app", whole=False)).fill(
+        pyotp.TOTP(key.replace(" ", "")).now()
+    )
+    main.get_by_role("button", name=Texts.any_language("Confirm")).click()
+    continue_button = main.get_by_role(
+        "button", name=Texts.any_language("I have saved them: continue")
+    )
+    expect(continue_button).to_be_visible()
+    customer.recovery_codes = [
+        item.strip() for item in main.get_by_role("listitem").all_inner_texts()
+    ]
+    continue_button.click()
