@@ -3,12 +3,67 @@
    announces new errors politely, re-checks a field that shows an error while
    it is being corrected (so the error goes the moment it is fixed), and checks
    a field that was edited back to its old value when it is left, and adds
-   the show/hide control to password fields. */
+   the show/hide control to password fields.
+
+   htmx itself (a third of a first visit's bytes) is loaded only when someone
+   starts using a page that has htmx attributes (a focus, a pointer or a key), so
+   a visit that only reads costs nothing for it; what was done in a form before it
+   arrived (a field left, a choice made) is done again once it is there. The
+   service worker registers once the page is idle, so its downloads never compete
+   with the page's. */
 (function () {
   "use strict";
   var root = document.documentElement;
   root.classList.remove("no-js");
   root.classList.add("js");
+  var self = document.currentScript;
+
+  // --- htmx on first use -----------------------------------------------------
+  var waiting = [];  // what to do once htmx is there
+  var loading = false;
+  function whenHtmx(action) {
+    if (window.htmx) action(window.htmx);
+    else waiting.push(action);
+  }
+  function loadHtmx() {
+    if (loading || !self || !self.dataset.htmx) return;
+    loading = true;
+    // htmx sets itself up at once only when the document is complete (loaded
+    // while it is "interactive", it would wait for a DOMContentLoaded gone by).
+    if (document.readyState !== "complete") {
+      window.addEventListener("load", inject);
+    } else {
+      inject();
+    }
+  }
+  function inject() {
+    var script = document.createElement("script");
+    script.src = self.dataset.htmx;
+    if (self.dataset.htmxIntegrity) script.integrity = self.dataset.htmxIntegrity;
+    script.onload = function () {
+      var actions = waiting;
+      waiting = [];
+      actions.forEach(function (action) { action(window.htmx); });
+    };
+    document.head.appendChild(script);
+  }
+  // An event htmx would have answered, had it been there: sent again once it is.
+  function replay(event) {
+    if (window.htmx) return;
+    var control = event.target;
+    if (!control.closest || !control.closest("form")) return;
+    if (event.type === "input" && !control.matches(".js-pw")) return;
+    whenHtmx(function () {
+      control.dispatchEvent(new Event(event.type, { bubbles: true }));
+    });
+  }
+  if (document.querySelector("[hx-post], [hx-get]")) {
+    ["focusin", "pointerdown", "keydown", "touchstart"].forEach(function (type) {
+      document.addEventListener(type, loadHtmx, { capture: true, passive: true });
+    });
+    document.addEventListener("change", replay, true);
+    document.addEventListener("input", replay, true);
+  }
 
   function controlsOf(errorLine) {
     return document.querySelectorAll('[aria-describedby~="' + errorLine.id + '"]');
@@ -78,7 +133,7 @@
     if (!control.matches || !control.matches('[aria-invalid="true"][hx-post]')) return;
     clearTimeout(timers.get(control));
     timers.set(control, setTimeout(function () {
-      if (window.htmx) window.htmx.trigger(control, "revalidate");
+      whenHtmx(function (htmx) { htmx.trigger(control, "revalidate"); });
     }, 300));
   });
 
@@ -95,7 +150,7 @@
     var control = event.target;
     if (!edited.has(control)) return;
     edited.delete(control);
-    if (window.htmx) window.htmx.trigger(control, "revalidate");
+    whenHtmx(function (htmx) { htmx.trigger(control, "revalidate"); });
   });
 
   // The utility's service worker shows an offline page when the network is gone.
@@ -103,7 +158,7 @@
   // another site's frame, where an offline page of ours has no place.
   var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
   var embedded = "embed" in root.dataset || document.body.classList.contains("embed");
-  if (manifest && !embedded && "serviceWorker" in navigator) {
+  function registerWorker() {
     navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"))
       .then(function () { return navigator.serviceWorker.ready; })
       .then(function (registration) {
@@ -111,5 +166,15 @@
         registration.active.postMessage({ language: root.lang });
       })
       .catch(function () { /* no offline page: the site works the same */ });
+  }
+  // Once the page has loaded and the browser is idle (at most 3 s later): what
+  // the worker keeps is then downloaded when the page needs nothing more.
+  function whenIdle() {
+    if ("requestIdleCallback" in window) window.requestIdleCallback(registerWorker, { timeout: 3000 });
+    else setTimeout(registerWorker, 1000);
+  }
+  if (manifest && !embedded && "serviceWorker" in navigator) {
+    if (document.readyState === "complete") whenIdle();
+    else window.addEventListener("load", whenIdle);
   }
 })();

@@ -15,8 +15,9 @@ from ..tenants import TenantSettings
 ICON_SIZES = (("icon-192.png", "192x192", "any"), ("icon-512.png", "512x512", "any"))
 MASKABLE = ("icon-maskable-512.png", "512x512", "maskable")
 # What every page of a utility loads (templates/base.html): kept by the service
-# worker so the offline page looks like the rest.
-PAGE_ASSETS = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js")
+# worker so the offline page looks like the rest. Not htmx: the offline page has
+# nothing it would do, and static/js/app.js loads it only on a page that has.
+PAGE_ASSETS = ("css/app.css", "js/app.js")
 
 
 def tenant_root(settings: TenantSettings) -> str:
