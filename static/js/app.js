@@ -47,14 +47,28 @@
     };
     document.head.appendChild(script);
   }
-  // An event htmx would have answered, had it been there: sent again once it is.
+  // An event htmx would have answered, had it been there: a field left or a
+  // choice made is sent again once it is. Typing is not (htmx takes the value
+  // it finds as already seen): what listens to it "from" elsewhere, like the
+  // password checklist, is asked to "revalidate" instead.
+  var typedIn = [];
   function replay(event) {
     if (window.htmx) return;
     var control = event.target;
-    if (!control.closest || !control.closest("form")) return;
-    if (event.type === "input" && !control.matches(".js-pw")) return;
-    whenHtmx(function () {
-      control.dispatchEvent(new Event(event.type, { bubbles: true }));
+    var form = control.closest && control.closest("form");
+    if (!form) return;
+    if (event.type === "change") {
+      whenHtmx(function () { control.dispatchEvent(new Event("change", { bubbles: true })); });
+      return;
+    }
+    form.querySelectorAll("[hx-trigger*='from:']").forEach(function (listener) {
+      var from = /from:([^\s,]+)/.exec(listener.getAttribute("hx-trigger"));
+      if (!from || !control.matches(from[1]) || typedIn.indexOf(listener) >= 0) return;
+      typedIn.push(listener);
+      whenHtmx(function (htmx) {
+        typedIn.splice(typedIn.indexOf(listener), 1);
+        htmx.trigger(listener, "revalidate");
+      });
     });
   }
   if (document.querySelector("[hx-post], [hx-get]")) {
