@@ -105,6 +105,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: its config)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="RESULT",
+        help="print the README's tables from a result JSON (bench/results/...) and stop",
+    )
     return parser.parse_args(argv)
 
 
@@ -622,6 +628,106 @@ def gunicorn_settings(log: Path) -> str:
     return f"{booted} x {kind.group(1) if kind else '?'} workers"
 
 
+# --- the README's figures, from a result file --------------------------------------------
+
+README_CASES = {
+    "bare": "bare `/healthz`",
+    "check": "live check (email)",
+    "page": "registration page",
+    "loginpage": "login page",
+    "register": "registration POST",
+    "login": "login POST",
+}
+
+
+def _figure(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if value < 10 else f"{value:.0f}"
+
+
+def readme_tables(result: dict, name: str) -> str:
+    """The README's "Latest figures" tables (Markdown) from one run's JSON: side
+    by side with the peer (and the checkout before a change) as ratios, the
+    production run, and the first visits."""
+    out = [
+        f"From `bench/results/{name}` ({result['timestamp']}, {result['server']}; "
+        f"load average {result['machine']['load_average'][0]:.1f} at the start).",
+        "",
+    ]
+    side = result.get("side_by_side", {}).get("rows") or []
+    if side:
+        who = list(dict.fromkeys(row["contender"] for row in side))
+        rows = {(r["contender"], r["case"], r["concurrency"]): r for r in side}
+        mine = [w for w in who if w != "peer"]
+        head = ["case", "clients"]
+        for w in mine:
+            head += [f"{w} × peer req/s", f"{w} p99 × peer"]
+        head += [f"{w} p99/p50" for w in who]
+        out += ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+        keys = sorted({(r["case"], r["concurrency"]) for r in side}, key=lambda k: (k[1],))
+        order = list(README_CASES)
+        keys.sort(key=lambda k: (k[1], order.index(k[0]) if k[0] in order else 99))
+        for case, level in keys:
+            cells = [README_CASES.get(case, case), str(level)]
+            for w in mine:
+                row = rows.get((w, case, level), {})
+                cells += [_figure(row.get("peer_rps_ratio")), _figure(row.get("peer_p99_ratio"))]
+            cells += [_figure(rows.get((w, case, level), {}).get("tail"), 1) for w in who]
+            out.append("| " + " | ".join(cells) + " |")
+        out += [
+            "",
+            f"({result['side_by_side']['server']}; {', '.join(who)} alternating, "
+            "medians of the runs; × peer: the ratio to Flask-Security-Too at the same "
+            "concurrency, measured moments apart on the same machine.)",
+            "",
+        ]
+    production = result.get("rows") or []
+    if production:
+        who = list(dict.fromkeys(row["contender"] for row in production))
+        head = ["case", "clients"] + [
+            f"{w} {k}" for w in who for k in ("req/s", "× bare", "p50 ms", "p99 ms", "p99/p50")
+        ]
+        out += ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+        rows = {(r["contender"], r["case"], r["concurrency"]): r for r in production}
+        for case, level in dict.fromkeys((r["case"], r["concurrency"]) for r in production):
+            cells = [README_CASES.get(case, case), str(level)]
+            for w in who:
+                row = rows[(w, case, level)]
+                cells += [
+                    f"{row['rps']:.0f}",
+                    _figure(row["rps_ratio"]),
+                    _figure(row["p50_ms"], 1),
+                    _figure(row["p99_ms"], 1),
+                    _figure(row["tail"], 1),
+                ]
+            out.append("| " + " | ".join(cells) + " |")
+        out += [
+            "",
+            "(gunicorn.conf.py, PostgreSQL, Redis; × bare: the ratio to `/healthz` "
+            "at the same concurrency.)",
+            "",
+        ]
+    visits = result.get("first_visit") or []
+    if visits:
+        out += [
+            "| mode | page | requests | headers B | bodies B | KiB on the wire | "
+            "worker before load | + first use KiB |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for item in visits:
+            out.append(
+                f"| {item['mode']} | `{item['path']}` | {item['requests']} | "
+                f"{item['header_bytes']} | {item['body_bytes']} | "
+                f"{item['total_bytes'] / 1024:.1f} | {len(item['worker_before_load'])} | "
+                f"{(item.get('first_use_bytes') or 0) / 1024:.1f} |"
+            )
+        out.append("")
+    for item in result.get("targets") or []:
+        out.append(f"- [{'met' if item['met'] else 'missed'}] {item['target']}: {item['measured']}")
+    return "\n".join(out)
+
+
 # --- contenders: ours, ours before a change, the peer ------------------------------------
 
 
@@ -855,6 +961,9 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.readme:
+        print(readme_tables(json.loads(args.readme.read_text()), args.readme.name))
+        return 0
     if args.quick:
         args.concurrency, args.duration, args.warmup, args.reps = "2", 1, 0, 1
         args.renders, args.hashes, args.no_chart, args.no_browser = 5, 1, True, True
