@@ -66,3 +66,45 @@ def test_a_waiting_notice_is_shown_once(client):
         session["_flashes"] = [("info", "Pranešimas lankytojui")]
     assert "Pranešimas lankytojui" in page(client)
     assert "Pranešimas lankytojui" not in page(client)
+
+
+def test_the_kept_login_page_is_the_rendered_page_with_each_visitors_own_token(app):
+    """The login page (two forms, both with the token: the password's and the
+    passkey button's) is kept the same way, with and without ?next=."""
+    for path in ("/velzio/", "/velzio/?next=/velzio/account/"):
+        first, second, fresh = app.test_client(), app.test_client(), app.test_client()
+        app.config["PAGE_CACHE"] = True
+        html_first, html_second = page(first, path), page(second, path)
+        app.config["PAGE_CACHE"] = False
+        rendered = page(fresh, path)
+        assert without_csrf(html_first) == without_csrf(html_second) == without_csrf(rendered)
+        assert html_first.count(csrf_from(html_first)) == 2
+        assert csrf_from(html_second) in html_second and csrf_from(html_first) not in html_second
+        sessions = []
+        for client in (first, second, fresh):
+            with client.session_transaction() as session:
+                sessions.append(sorted(session))
+        assert sessions[0] == sessions[1] == sessions[2]
+    assert 'value="/velzio/account/"' in html_first
+    # The kept page's token logs in as well as a rendered page's does (a wrong
+    # password answers 422, an expired token 400).
+    answer = first.post(
+        "/velzio/",
+        data={"csrf_token": csrf_from(html_first), "email": "nobody@example.com", "password": "x"},
+        headers={"Accept-Language": "lt"},
+    )
+    assert answer.status_code == 422
+
+
+def test_a_login_page_with_an_email_in_it_is_never_kept(app, client):
+    """An application's login_hint, or the address a visitor was sent back with,
+    fills the form: that page is that visitor's, rendered and not kept."""
+    hinted = page(client, "/velzio/?login_hint=ona%40example.com")
+    assert 'value="ona@example.com"' in hinted
+    assert "ona@example.com" not in page(app.test_client(), "/velzio/")
+    with client.session_transaction() as session:
+        session["login_email"] = "jonas@example.com"
+    assert 'value="jonas@example.com"' in page(client, "/velzio/")
+    assert "jonas@example.com" not in page(app.test_client(), "/velzio/")
+    kept = app.extensions.get("savitarna.pages", {})
+    assert not [parts for parts in kept.values() if "@example.com" in "".join(parts)]

@@ -1,4 +1,4 @@
-"""Blank-form pages rendered once per instance: the registration page.
+"""Blank-form pages rendered once per instance: the registration and login pages.
 
 A first visit to a registration page is the same page for every visitor of a
 tenant in a language, but for one value, the visitor's CSRF token. Rendering it
@@ -9,10 +9,11 @@ path and query) with the token cut out, and puts this visitor's token back in.
 
 Nothing personal is kept: only pages rendered for a visitor who is not logged
 in, has no flashed message waiting, is not in a frame (embed mode) and asked by
-a plain GET (not htmx). A page whose token is not there exactly once is never
-kept. A tenant's change (`flask tenants load` sets its `updated_at`) gives new
-keys, so it shows as soon as the instance sees the new row; translations and
-templates change only with a restart.
+a plain GET (not htmx). A page without the token is never kept (the login page
+holds it twice: its form's and the passkey button's). A tenant's change
+(`flask tenants load` sets its `updated_at`) gives new keys, so it shows as
+soon as the instance sees the new row; translations and templates change only
+with a restart.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def blank_form_page(template: str, context: Callable[[], dict]) -> Response:
     if parts is None:
         html = render_template(template, **context())
         parts = tuple(html.split(token))
-        if len(parts) != 2:
+        if len(parts) < 2:
             return _response(html)
         if len(pages) >= MAX_PAGES:
             pages.clear()

@@ -13,6 +13,7 @@ from ..htmx import render
 from ..jobs import later
 from ..limits import account_key, client_address, failed, refunded_unless, setting
 from ..messages import message
+from ..pagecache import blank_form_page
 from ..tenants import current_settings
 from . import bp
 from .flows import (
@@ -77,6 +78,9 @@ def login():
         # An application's login_hint (OpenID Connect) fills the email too.
         hint = request.args.get("login_hint", "")[:254] or None
         form.email.data = session.pop("login_email", None) or hint
+        if not form.email.data:
+            # The same page for every visitor but the token (webapp/pagecache.py).
+            return blank_form_page("auth/login.html", lambda: {"form": form, "error": None})
     failed = bool(error or form.errors)
     return render("auth/login.html", 422 if failed else 200, form=form, error=error)
 
