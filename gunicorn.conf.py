@@ -71,3 +71,18 @@ control_socket_disable = True
 # a slow overlay filesystem).
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+def post_worker_init(worker):
+    """Once the worker has built its app: one full collection, then every object
+    alive (the app, its templates, catalogues, SQLAlchemy's mappers: some 160,000)
+    is moved out of the garbage collector's sight (gc.freeze). Without it the
+    first full collection came a second or so into the worker's life, while it
+    served requests, and took 0.25-1 s on this project's busy machine; with it
+    that collection runs here, before the worker takes a request, and later full
+    collections scan only what requests left behind (2 ms instead of 240 ms,
+    measured with gc.callbacks in the worker; README, "Benchmark")."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
