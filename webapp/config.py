@@ -206,7 +206,7 @@ def check_qa_settings(config: dict, production: bool) -> None:
     if production and len(token) < QA_TOKEN_MIN_LENGTH:
         raise ConfigError(
             f"QA_TOKEN must be at least {QA_TOKEN_MIN_LENGTH} characters in production "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
         )
 
 
