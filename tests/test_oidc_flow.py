@@ -4,9 +4,10 @@ refresh, revocation, introspection, logout, consent and the login prompts."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from support.forms import csrf_from, submit
 from support.oidc import (
     PORTAL,
@@ -110,6 +111,26 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_its_family(app, clie
     assert http.get(metadata["userinfo_endpoint"]).status_code == 401
     newest = refresh_again(http, metadata, client_id, second["refresh_token"])
     assert newest.json()["error"] == "invalid_grant"
+
+
+def test_codes_and_tokens_are_stored_only_as_digests(app, client):
+    """A copy of the database hands out no code, access or refresh token."""
+    logged_in(client, app)
+    client_id, secret = add_client(app, public=False)
+    http = authlib_client(app, client_id, secret, scope="openid email offline_access")
+    metadata = discover(http)
+    answer = code_for(client, http, metadata)
+    token = exchange(http, metadata, answer)
+    handed_out = [answer["code"], token["access_token"], token["refresh_token"], secret]
+    with app.app_context():
+        stored = " ".join(
+            str(value)
+            for table in ("oidc_codes", "oidc_tokens", "oidc_clients")
+            for row in db.session.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+            for value in row
+        )
+    assert [value for value in handed_out if value in stored] == []
+    assert hashlib.sha256(token["refresh_token"].encode()).hexdigest() in stored
 
 
 def test_revocation_and_introspection(app, client):
