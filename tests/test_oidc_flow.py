@@ -306,3 +306,26 @@ def test_max_age_zero_sends_a_logged_in_person_to_log_in(app, client):
     page = follow(client, authorize_url(http, discover(http), max_age="0"))
     assert page.request.path == "/velzio/" and page.request.args["reauth"] == "1"
     assert "max_age" not in page.request.args["next"]
+
+
+def test_a_password_change_ends_the_tokens_applications_hold(app, client):
+    """A thief's refresh token must not outlive the password the owner changed."""
+    person = logged_in(client, app)
+    client_id, _ = add_client(app)
+    http = authlib_client(app, client_id, scope="openid email offline_access")
+    metadata = discover(http)
+    token = exchange(http, metadata, code_for(client, http, metadata))
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 200
+    changed = submit(
+        client,
+        "/velzio/account/password",
+        {"current_password": person.password, "password": "Kitas4321x", "password2": "Kitas4321x"},
+    )
+    assert changed.status_code in (200, 303), changed.status_code
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 401
+    refreshed = refresh_again(http, metadata, client_id, token["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    # The owner logs in through the portal again as before.
+    fresh = exchange(http, metadata, code_for(client, http, metadata))
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 200
+    assert fresh["refresh_token"] != token["refresh_token"]
