@@ -39,7 +39,7 @@ from ..extensions import db
 from ..links import email_link, public_base
 from ..models import Account, Passkey, RecoveryCode, Tenant, TotpFactor, utcnow
 from ..tenants import TenantSettings, settings_for
-from .secrets import seal, unseal
+from .secrets import account_context, open_sealed, seal
 
 RECOVERY_CODES = 10
 # 31 letters and digits without look-alikes (no 0/o, 1/l/i): 12 of them carry
@@ -354,7 +354,7 @@ def start_authenticator(account: Account) -> tuple[str, str]:
     it is typed (the same one while the setup page is reloaded): the key as
     text (in groups of four) and the QR code as inline SVG."""
     factor = authenticator(account, confirmed=False)
-    secret = unseal(factor.secret) if factor is not None else None
+    secret = _secret(factor) if factor is not None else None
     if secret is None:
         secret = pyotp.random_base32()
         db.session.execute(
@@ -365,13 +365,29 @@ def start_authenticator(account: Account) -> tuple[str, str]:
             )
         )
         db.session.add(
-            TotpFactor(tenant_id=account.tenant_id, account_id=account.id, secret=seal(secret))
+            TotpFactor(
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                secret=seal(secret, account_context(account.id)),
+            )
         )
-        db.session.commit()
+    db.session.commit()
     settings = settings_for(account.tenant)
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=settings.product_name)
     qr = segno.make(uri, error="m").svg_inline(scale=5, border=2, omitsize=False)
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr
+
+
+def _secret(factor: TotpFactor) -> str | None:
+    """The factor's secret, or None when no key opens it. One stored in an
+    older format or under a SECRET_KEY_FALLBACKS key is sealed anew on the
+    row (written with the caller's commit)."""
+    opened = open_sealed(factor.secret, account_context(factor.account_id))
+    if opened is None:
+        return None
+    if opened.resealed:
+        factor.secret = opened.resealed
+    return opened.text
 
 
 def _accept_code(factor: TotpFactor, code: str, now: datetime) -> bool:
@@ -380,7 +396,7 @@ def _accept_code(factor: TotpFactor, code: str, now: datetime) -> bool:
     newer than the newest one accepted before, and moving `last_step` is a
     conditional UPDATE, so two requests with one code cannot both pass.
     (pyotp's TOTP.verify(valid_window=1) says whether, not which step, matched.)"""
-    secret = unseal(factor.secret)
+    secret = _secret(factor)
     if secret is None or not (len(code) == 6 and code.isdigit()):
         return False
     totp = pyotp.TOTP(secret)
