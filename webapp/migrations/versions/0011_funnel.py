@@ -1,0 +1,40 @@
+"""funnel: daily counts of the registration steps; the channel of an account's registration
+
+Revision ID: 0011
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "funnel_days",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("step", sa.String(length=20), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "tenant_id", "day", "channel", "language", "step", "field", name="uq_funnel_days_key"
+        ),
+    )
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("registered_via", sa.String(length=10), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("registered_via")
+    op.drop_table("funnel_days")
