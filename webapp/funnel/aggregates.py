@@ -1,5 +1,6 @@
 """Reading the funnel: one tenant's daily rows summed into days or ISO weeks
-(Monday to Sunday, cut to the asked range), with each step's conversion."""
+(Monday to Sunday, cut to the asked range), each period split by channel
+(embedded, direct) and language, with each step's conversion."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import FunnelDay, Tenant
+from ..models import FunnelDay
 from .counting import CHANNELS, STEPS
 
 # The steps one after another (field errors are beside them, not a step on the way).
@@ -25,16 +26,34 @@ LABELS = {
 }
 CHANNEL_LABELS = {"embedded": _l("Embedded form"), "direct": _l("Self-service site")}
 GROUPINGS = ("day", "week")
+# The longest range a report reads (a year and a bit, by day: 400 table rows).
+MAX_DAYS = 400
+
+
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(STEPS, 0)
 
 
 @dataclass
 class Period:
-    """One day or week: each step's count, and the field errors by field."""
+    """One day or week: each step's count, the field errors by field, and the
+    counts of each (channel, language) the period has rows of (by step, and
+    by "field_error:<field>")."""
 
     start: date
     end: date
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    counts: dict[str, int] = field(default_factory=_zero)
     fields: dict[str, int] = field(default_factory=dict)
+    split: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    def add(self, channel: str, language: str, step: str, field_name: str, count: int) -> None:
+        split = self.split.setdefault((channel, language), _zero())
+        self.counts[step] += count
+        split[step] += count
+        if step == "field_error":
+            self.fields[field_name] = self.fields.get(field_name, 0) + count
+            key = f"field_error:{field_name}"
+            split[key] = split.get(key, 0) + count
 
     def conversion(self, step: str) -> float | None:
         """The share of the step before it on the way that reached `step`
@@ -44,72 +63,61 @@ class Period:
         before = self.counts[PATH[PATH.index(step) - 1]]
         return self.counts[step] / before if before else None
 
-    def of_views(self, step: str) -> float | None:
-        """The share of page views that reached `step`."""
-        views = self.counts["page_view"]
-        return self.counts[step] / views if views else None
-
 
 @dataclass
-class Report:
-    tenant_slug: str
+class FunnelReport:
+    """A tenant's funnel from `start` to `end` (both included), by day or week."""
+
+    tenant_id: int
     start: date
     end: date
     by: str
-    channel: str | None
-    language: str | None
     periods: list[Period]
     total: Period
 
-    def rows(self) -> list[dict]:
-        """One mapping per period: its dates, each step's count and conversion."""
-        return [
-            {
-                "start": period.start,
-                "end": period.end,
-                **period.counts,
-                **{f"{step}_conversion": period.conversion(step) for step in PATH[1:]},
-            }
-            for period in self.periods
-        ]
+    @property
+    def splits(self) -> list[tuple[str, str]]:
+        """The (channel, language) pairs with counts, in a stable order."""
+        return sorted(self.total.split, key=lambda key: (CHANNELS.index(key[0]), key[1]))
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields that had errors, the most errors first."""
+        return sorted(self.total.fields, key=lambda name: (-self.total.fields[name], name))
 
 
-def report(
-    tenant: Tenant,
-    start: date,
-    end: date,
-    by: str = "day",
-    channel: str | None = None,
-    language: str | None = None,
-) -> Report:
-    """The funnel of `tenant` from `start` to `end` (UTC days, both included),
-    by day or by week, optionally of one channel ("embedded", "direct") or one
-    language. Only this tenant's rows are read."""
+def report(tenant_id: int, start: date, end: date, by: str = "day") -> FunnelReport:
+    """The funnel of the tenant `tenant_id` from `start` to `end` (UTC days,
+    both included), by day or by week. Only this tenant's rows are read."""
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {GROUPINGS}, not {by!r}")
-    if channel is not None and channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
     if end < start:
         raise ValueError("the end is before the start")
+    if (end - start).days >= MAX_DAYS:
+        raise ValueError(f"at most {MAX_DAYS} days")
     query = (
-        select(FunnelDay.day, FunnelDay.step, FunnelDay.field, func.sum(FunnelDay.count))
-        .where(FunnelDay.tenant_id == tenant.id, FunnelDay.day >= start, FunnelDay.day <= end)
-        .group_by(FunnelDay.day, FunnelDay.step, FunnelDay.field)
+        select(
+            FunnelDay.day,
+            FunnelDay.channel,
+            FunnelDay.language,
+            FunnelDay.step,
+            FunnelDay.field,
+            func.sum(FunnelDay.count),
+        )
+        .where(FunnelDay.tenant_id == tenant_id, FunnelDay.day >= start, FunnelDay.day <= end)
+        .group_by(
+            FunnelDay.day, FunnelDay.channel, FunnelDay.language, FunnelDay.step, FunnelDay.field
+        )
     )
-    if channel is not None:
-        query = query.where(FunnelDay.channel == channel)
-    if language is not None:
-        query = query.where(FunnelDay.language == language)
     periods = _periods(start, end, by)
     starts = {period.start: period for period in periods}
     total = Period(start, end)
-    for day, step, field_name, count in db.session.execute(query):
-        period = starts[_period_start(day, start, by)]
-        for into in (period, total):
-            into.counts[step] = into.counts.get(step, 0) + count
-            if step == "field_error":
-                into.fields[field_name] = into.fields.get(field_name, 0) + count
-    return Report(tenant.slug, start, end, by, channel, language, periods, total)
+    for day, channel, language, step, field_name, count in db.session.execute(query):
+        if step not in STEPS:
+            continue  # a step this version does not know (written by a newer one)
+        for into in (starts[_period_start(day, start, by)], total):
+            into.add(channel, language, step, field_name, int(count))
+    return FunnelReport(tenant_id, start, end, by, periods, total)
 
 
 def _period_start(day: date, start: date, by: str) -> date:

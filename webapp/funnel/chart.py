@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from .aggregates import LABELS, PATH, Report
+from .aggregates import LABELS, PATH, FunnelReport, Period
 
 # One colour per step, each at least 3:1 against the white panel (WCAG 2.2,
 # 1.4.11, graphical objects); text is TEXT (at least 4.5:1). Okabe-Ito hues,
@@ -29,13 +29,13 @@ BAR, GAP, LEFT, RIGHT = 22, 18, 12, 12
 LEGEND_ROW, PLOT, LABELS_BELOW = 18, 160, 34
 
 
-def _period_label(report: Report, period) -> str:
+def _period_label(report: FunnelReport, period: Period) -> str:
     if report.by == "day":
         return period.start.strftime("%m-%d")
     return f"{period.start:%m-%d}–{period.end:%m-%d}"
 
 
-def describe(report: Report) -> str:
+def describe(report: FunnelReport) -> str:
     """The chart in a sentence: what, when, and the totals of each step."""
     totals = ", ".join(f"{LABELS[step]} {report.total.counts[step]}" for step in PATH)
     grouping = _("by day") if report.by == "day" else _("by week")
@@ -48,8 +48,9 @@ def describe(report: Report) -> str:
     )
 
 
-def svg(report: Report, id_prefix: str = "funnel-chart") -> Markup:
-    """The chart of `report` as inline SVG markup."""
+def chart_svg(report: FunnelReport, id_prefix: str = "funnel-chart") -> Markup:
+    """The chart of `report` as inline SVG markup; `id_prefix` keeps the ids of
+    its title and description unique on a page that shows two charts."""
     group = len(PATH) * BAR + GAP
     legend_height = len(PATH) * LEGEND_ROW + 8
     width = max(LEFT + len(report.periods) * group + RIGHT, 360)

@@ -1,34 +1,42 @@
 """Counting the funnel's steps: one atomic upsert into funnel_days per count,
-`INSERT … ON CONFLICT DO UPDATE SET count = count + 1` (SQLite and PostgreSQL
-alike), so two requests counting the same row at once both count.
+`INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count` (SQLite and
+PostgreSQL alike), so two requests counting the same row at once both count.
 
 What is counted, and where:
 - page_view: the full-page GET of the registration page that answered 200
-  (not HEAD, not an htmx fragment, not a 304, not a browser that calls itself
-  a bot): an after_request hook, in its own short transaction (the GET has
-  nothing else to commit).
-- started: the first live check of a page view. The page carries its own
-  state in a hidden input (`funnel`, see templates/funnel/_marks.html): the
-  first live check's answer sets it to "started" (an htmx out-of-band swap),
-  so later checks and the submit send it back and are not counted again. A
-  page reloaded is a new page view with an empty input. Without JavaScript
-  there is no live check: a POST arriving without "started" counts as started.
+  (not HEAD, not an htmx fragment, not a 304, not a prefetch, not a browser
+  that calls itself a bot). An after_request hook, so a page served from the
+  page cache (webapp/pagecache.py) counts the same as one rendered.
+- started: the first live check of a form instance (a page view). The page
+  carries its own state in a hidden input (`funnel`, see
+  templates/funnel/_marks.html): the first live check's answer sets it to
+  "started" (an htmx out-of-band swap), so later checks and the submit send it
+  back and are not counted again; static/js/app.js also marks it as the first
+  check leaves, so checks sent together (a browser's autofill changes several
+  fields at once) count once. A page reloaded is a new page view with an empty
+  input (autocomplete="off": no browser puts the old value back). Without
+  JavaScript there is no live check: a POST arriving without "started" counts
+  as started.
 - field_error: per field that failed, on a live check and on the submit (a
   field once per request). The hidden input also keeps the fields whose live
   error has been counted until the field passes a check again, so the checks
   sent while a person types into a field that shows its error (static/js/app.js
   "revalidate") count that error once.
-- submitted: the full POST that passed validation, in the same commit as the
-  registration's job.
+- submitted: the full POST that passed validation.
 - confirmed and first_login: listeners of account.email_confirmed and of the
   first login.succeeded of an account (the audit log holds its earlier
-  logins), inside that event's transaction. They are counted under the
-  channel and language of the registration that made the account
-  (Account.registered_via, Account.language) and on the day they happen.
+  logins), inside that event's transaction (a savepoint). They are counted
+  under the channel and language of the registration that made the account
+  (Account.registered_via, Account.language) and on the day they happen; an
+  account registered before the funnel counted (no registered_via) is left out,
+  so every confirmation counted belongs to a registration counted.
 
-Nothing here is personal: a row is (tenant, UTC day, channel, language, step,
-field, count). No cookie is set, no address, id or user agent kept. A count
-that cannot be written is logged and dropped: it never fails a registration."""
+The request's counts are written after its answer, off its thread
+(webapp/deferred.py), in their own short transaction: the page never waits for
+them. Nothing here is personal: a row is (tenant, UTC day, channel, language,
+step, field, count). No cookie is set, no address, id, user agent or form value
+kept; the hidden input holds only field names and "started". A count that
+cannot be written is logged and dropped: it never fails a page or a login."""
 
 from __future__ import annotations
 
@@ -40,8 +48,8 @@ from flask_babel import get_locale
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
+from .. import deferred
 from ..extensions import db
 from ..htmx import wants_fragment
 from ..models import Account, AuditEvent, FunnelDay, utcnow
@@ -54,6 +62,8 @@ STARTED = "started"
 BOT_RE = re.compile(r"bot\b|bot/|crawl|spider|slurp|preview|monitor|facebookexternalhit", re.I)
 KEY = ("tenant_id", "day", "channel", "language", "step", "field")
 MARKS_MAX_LENGTH = 500
+# This request's counts, written by the after_request hook (count_request).
+PENDING = "funnel_pending"
 
 
 def upsert(rows: Iterable[dict]):
@@ -85,18 +95,6 @@ def add(tenant_id: int, steps: Iterable[tuple[str, str]], channel: str, language
         db.session.execute(upsert(rows))
 
 
-def _add_safely(tenant_id: int, steps: list[tuple[str, str]], *, commit: bool) -> None:
-    """add() for this request's channel and language; a failure is logged and
-    rolled back (the request has written nothing else yet), never raised."""
-    try:
-        add(tenant_id, steps, channel(), language())
-        if commit:
-            db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        current_app.logger.exception("funnel count not written")
-
-
 def channel() -> str:
     return "embedded" if g.get("embed") else "direct"
 
@@ -107,21 +105,57 @@ def language() -> str:
     return current if current in languages else languages[0]
 
 
-# The page
+def _pending() -> list[tuple[str, str]]:
+    if PENDING not in g:
+        g.funnel_pending = []
+    return g.funnel_pending
 
 
-def count_page_view(response):
-    """after_request: a registration page shown in full counts once."""
-    if (
+# The request: the views say what happened, the after_request hook writes it.
+
+
+def count_request(response):
+    """after_request: count this request's steps (a page view of the
+    registration page, or what its views noted) after the answer. Never
+    raises, never changes the response."""
+    try:
+        steps = list(g.get(PENDING, ()))
+        if _is_page_view(response):
+            steps.append(("page_view", ""))
+        if steps and "tenant" in g and not _from_a_robot():
+            _write_after(g.tenant.id, steps, channel(), language())
+    except Exception:  # the page goes out whatever the count does
+        current_app.logger.exception("funnel count not scheduled")
+    return response
+
+
+def _is_page_view(response) -> bool:
+    return (
         request.endpoint == REGISTER_ENDPOINT
         and request.method == "GET"
         and response.status_code == 200
-        and "tenant" in g
         and not wants_fragment()
-        and not BOT_RE.search(request.user_agent.string or "")
-    ):
-        _add_safely(g.tenant.id, [("page_view", "")], commit=True)
-    return response
+        and "prefetch" not in request.headers.get("Sec-Purpose", "")
+        and "prefetch" not in request.headers.get("Purpose", "")
+    )
+
+
+def _from_a_robot() -> bool:
+    return bool(BOT_RE.search(request.user_agent.string or ""))
+
+
+def _write_after(tenant_id: int, steps: list[tuple[str, str]], channel: str, language: str):
+    app = current_app._get_current_object()
+
+    def write() -> None:
+        try:
+            add(tenant_id, steps, channel, language)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            app.logger.exception("funnel count not written")
+
+    deferred.off_thread(write)
 
 
 def marks_of(form) -> set[str]:
@@ -140,78 +174,94 @@ def _keep(marks: set[str]) -> str:
 
 def count_live_check(form, field: str, ok: bool) -> str:
     """One live check of `field`: started if it is the page view's first, its
-    error if it failed and was not counted yet; in its own short transaction.
-    Returns the hidden input's new value, for the answer to swap in."""
+    error if it failed and was not counted yet. Returns the hidden input's new
+    value, for the answer to swap in."""
     marks = marks_of(form)
-    steps = []
     if STARTED not in marks:
-        steps.append(("started", ""))
+        _pending().append(("started", ""))
         marks.add(STARTED)
     if ok:
         marks.discard(field)
     elif field not in marks:
-        steps.append(("field_error", field))
+        _pending().append(("field_error", field))
         marks.add(field)
-    if steps:
-        _add_safely(g.tenant.id, steps, commit=True)
     return _keep(marks)
 
 
-def _posted(form) -> tuple[set[str], list[tuple[str, str]]]:
+def _posted(form) -> set[str]:
     marks = marks_of(form)
-    steps = [] if STARTED in marks else [("started", "")]
-    return marks | {STARTED}, steps
+    if STARTED not in marks:
+        _pending().append(("started", ""))
+    return marks | {STARTED}
 
 
 def count_submitted(form) -> None:
     """A POST that passed validation: submitted (and started, without
-    JavaScript). Not committed here: the view's job commit carries it."""
-    marks, steps = _posted(form)
-    _add_safely(g.tenant.id, [*steps, ("submitted", "")], commit=False)
+    JavaScript)."""
+    marks = _posted(form)
+    _pending().append(("submitted", ""))
     _keep(marks)
 
 
 def count_refused(form) -> None:
     """A POST that failed validation: each failed field once (and started,
-    without JavaScript), in its own short transaction."""
-    marks, steps = _posted(form)
-    failed = [name for name in form.errors if name != "csrf_token"]
-    steps += [("field_error", name) for name in failed]
-    _add_safely(g.tenant.id, steps, commit=True)
+    without JavaScript)."""
+    marks = _posted(form)
+    failed = [name for name in form.errors if name in form._fields and name != "csrf_token"]
+    _pending().extend(("field_error", name) for name in failed)
     _keep(marks | set(failed))
 
 
 # After the form: listeners of events.emit, inside the event's transaction
 
 
-def _add_for_account(tenant_id: int, account: Account | None, step: str) -> None:
-    if account is None:
-        return
+def _in_savepoint(work) -> None:
+    """Run `work` in a savepoint of the event's transaction: a count that
+    fails is rolled back alone and logged; the event goes on."""
+    try:
+        with db.session.begin_nested():
+            work()
+    except Exception:
+        current_app.logger.exception("funnel count not written")
+
+
+def _add_for(tenant_id: int, account: Account, step: str) -> None:
     languages = current_app.config["LANGUAGES"]
     language = account.language if account.language in languages else languages[0]
-    add(tenant_id, [(step, "")], account.registered_via or "direct", language)
+    add(tenant_id, [(step, "")], account.registered_via, language)
+
+
+def _counted(account: Account | None) -> bool:
+    """Whether the account's registration was counted (see the docstring)."""
+    return account is not None and account.registered_via in CHANNELS
 
 
 def on_confirmed(tenant_id: int, *, account: Account | None, account_id: int | None) -> None:
     """account.email_confirmed (also a business account's activation)."""
-    _add_for_account(tenant_id, account or _account(account_id), "confirmed")
+    account = account or _account(account_id)
+    if _counted(account):
+        _in_savepoint(lambda: _add_for(tenant_id, account, "confirmed"))
 
 
 def on_login(tenant_id: int, *, account: Account | None, account_id: int | None) -> None:
     """login.succeeded: counted when it is the account's first (its audit row,
     just added, is the only login_succeeded the account has)."""
     account = account or _account(account_id)
-    if account is None:
+    if not _counted(account):
         return
-    logins = db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.tenant_id == tenant_id,
-            AuditEvent.account_id == account.id,
-            AuditEvent.event == "login_succeeded",
+
+    def count_if_first() -> None:
+        logins = db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.tenant_id == tenant_id,
+                AuditEvent.account_id == account.id,
+                AuditEvent.event == "login_succeeded",
+            )
         )
-    )
-    if logins == 1:
-        _add_for_account(tenant_id, account, "first_login")
+        if logins == 1:
+            _add_for(tenant_id, account, "first_login")
+
+    _in_savepoint(count_if_first)
 
 
 def _account(account_id: int | None) -> Account | None:

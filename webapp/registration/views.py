@@ -92,9 +92,8 @@ def register():
         data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         # The hash, the slow part, is made now for every registration alike; what
         # depends on whether the email has an account runs after the answer.
-        registration = _registration(form, data)
-        funnel.count_submitted(form)  # committed with the job
-        later(register_customer, registration, client_address())
+        later(register_customer, _registration(form, data), client_address())
+        funnel.count_submitted(form)
         session["sent_to"] = form.email.data
         return redirect(url_for(".sent", _anchor=registration_ticket(form.email.data)), 303)
     if form.is_submitted():
