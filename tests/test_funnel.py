@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from sqlalchemy import inspect, select, text
 from support.apps import tenant
 from support.data import VELZIO_OK
-from support.funnel import RegistrationVisit, marks_in
+from support.funnel import RegistrationVisit, inputs_in, marks_in
 from support.html import parse_html
 from support.mail import link_in, outbox
 from support.people import confirm, login, logout
@@ -117,6 +117,26 @@ def test_without_javascript_the_post_counts_started_and_each_refused_field(clien
     assert visit.post(VELZIO_OK).status_code == 303
     assert today_of(app) == steps(page_view=1, started=1, field_error=2, submitted=1)
     assert field_errors_of(app) == {"email": 1, "phone": 1}
+
+
+def test_answers_of_checks_sent_together_leave_each_others_marks(client, app):
+    """Two checks leave with the same inputs (an autofill); whichever answer
+    comes last, the page keeps both: each answer swaps in only its field's."""
+    visit = RegistrationVisit(client, "/velzio/register")
+    sent = dict(visit.inputs)
+    email = visit.check("email", {"email": "ona@"})
+    visit.inputs = dict(sent)
+    last_name = visit.check("last_name", {"last_name": "Onaitė"})
+    assert inputs_in(last_name.get_data(as_text=True)) == {
+        "funnel-started": "started",
+        "funnel-last_name": "",
+    }
+    visit.inputs.update(inputs_in(email.get_data(as_text=True)))
+    assert visit.marks == "email started"
+    # Without app.js marking "started" as the first check left, both counted it.
+    assert today_of(app) == steps(page_view=1, started=2, field_error=1)
+    visit.check("email", {"email": "ona@ex"})
+    assert today_of(app) == steps(page_view=1, started=2, field_error=1)
 
 
 def test_each_page_view_is_a_new_form(client, app):

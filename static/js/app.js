@@ -105,10 +105,8 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var control = event.detail.elt;
     if (!control.hasAttribute || !control.hasAttribute("data-live-check") || !control.form) return;
-    var marks = control.form.querySelector('input[name="funnel"]');
-    if (marks && marks.value.split(" ").indexOf("started") < 0) {
-      marks.value = (marks.value + " started").trim();
-    }
+    var started = control.form.querySelector("#funnel-started");
+    if (started) started.value = "started";
   });
 
   // The utility's service worker shows an offline page when the network is gone.

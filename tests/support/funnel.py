@@ -1,7 +1,7 @@
 """One visit to a registration page as the funnel sees it (webapp/funnel): the
-page, its live checks and its post, carrying the page's hidden `funnel` input
-the way the browser does (htmx sends it with every check, and swaps in the
-value each answer brings back out of band)."""
+page, its live checks and its post, carrying the page's hidden `funnel` inputs
+the way the browser does (htmx sends them with every check, and swaps in those
+each answer brings back out of band, by id)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ import re
 
 from .forms import csrf_from
 
-MARKS_RE = re.compile(r'<input type="hidden" name="funnel" id="funnel-marks" value="([^"]*)"')
+MARKS_RE = re.compile(
+    r'<input type="hidden" name="funnel" id="(funnel-[a-z_0-9]+)" value="([^"]*)"'
+)
+
+
+def inputs_in(html: str) -> dict[str, str]:
+    """The funnel's hidden inputs in `html`, by id."""
+    found = dict(MARKS_RE.findall(html))
+    assert found, "no funnel input in:\n" + html[:2000]
+    return found
 
 
 def marks_in(html: str) -> str:
-    match = MARKS_RE.search(html)
-    assert match, "no funnel input in:\n" + html[:2000]
-    return match.group(1)
+    """What the page's inputs say was counted, as one sorted string."""
+    return " ".join(sorted(value for value in inputs_in(html).values() if value))
 
 
 class RegistrationVisit:
@@ -33,7 +41,16 @@ class RegistrationVisit:
         self.response = client.get(page, headers=self.headers)
         html = self.response.get_data(as_text=True)
         self.csrf = csrf_from(html)
-        self.marks = marks_in(html)
+        self.inputs = inputs_in(html)
+
+    @property
+    def marks(self) -> str:
+        return " ".join(sorted(value for value in self.inputs.values() if value))
+
+    @marks.setter
+    def marks(self, value: str) -> None:
+        """Send `value` instead (as a page altered by hand would)."""
+        self.inputs = {"funnel-started": value}
 
     def check(self, field: str, data: dict):
         """A live check of `field`, as htmx sends it from the page."""
@@ -41,10 +58,10 @@ class RegistrationVisit:
         url = f"{path}/check/{field}" + (f"?{query}" if query else "")
         response = self.client.post(
             url,
-            data={"csrf_token": self.csrf, "funnel": self.marks, **data},
+            data={"csrf_token": self.csrf, "funnel": list(self.inputs.values()), **data},
             headers={**self.headers, "HX-Request": "true"},
         )
-        self.marks = marks_in(response.get_data(as_text=True))
+        self.inputs.update(inputs_in(response.get_data(as_text=True)))
         return response
 
     def post(self, data: dict):
@@ -52,9 +69,9 @@ class RegistrationVisit:
         (without JavaScript: as the server wrote it)."""
         response = self.client.post(
             self.page,
-            data={"csrf_token": self.csrf, "funnel": self.marks, **data},
+            data={"csrf_token": self.csrf, "funnel": list(self.inputs.values()), **data},
             headers=self.headers,
         )
         if response.status_code != 303:
-            self.marks = marks_in(response.get_data(as_text=True))
+            self.inputs = inputs_in(response.get_data(as_text=True))
         return response

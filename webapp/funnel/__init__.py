@@ -18,6 +18,7 @@ from .counting import (
     count_refused,
     count_request,
     count_submitted,
+    fields_of,
     on_confirmed,
     on_login,
 )
@@ -49,5 +50,6 @@ def init_app(app: Flask) -> None:
         funnel_languages=LANGUAGE_NAMES,
         funnel_percent=format_percent,
     )
+    app.jinja_env.globals["funnel_fields"] = fields_of
     events.listen(app, "account.email_confirmed", on_confirmed)
     events.listen(app, "login.succeeded", on_login)

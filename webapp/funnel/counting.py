@@ -8,20 +8,21 @@ What is counted, and where:
   that calls itself a bot). An after_request hook, so a page served from the
   page cache (webapp/pagecache.py) counts the same as one rendered.
 - started: the first live check of a form instance (a page view). The page
-  carries its own state in a hidden input (`funnel`, see
-  templates/funnel/_marks.html): the first live check's answer sets it to
-  "started" (an htmx out-of-band swap), so later checks and the submit send it
-  back and are not counted again; static/js/app.js also marks it as the first
-  check leaves, so checks sent together (a browser's autofill changes several
-  fields at once) count once. A page reloaded is a new page view with an empty
-  input (autocomplete="off": no browser puts the old value back). Without
-  JavaScript there is no live check: a POST arriving without "started" counts
-  as started.
+  carries its own state in hidden inputs (all named `funnel`, see
+  templates/funnel/_marks.html): the first live check's answer sets the
+  "started" one (an htmx out-of-band swap), so later checks and the submit
+  send it back and are not counted again; static/js/app.js also sets it as the
+  first check leaves, so checks sent together (a browser's autofill changes
+  several fields at once) count once. A page reloaded is a new page view with
+  empty inputs (autocomplete="off": no browser puts the old values back).
+  Without JavaScript there is no live check: a POST arriving without "started"
+  counts as started.
 - field_error: per field that failed, on a live check and on the submit (a
-  field once per request). The hidden input also keeps the fields whose live
-  error has been counted until the field passes a check again, so the checks
+  field once per request). Each field has its own hidden input, set while its
+  counted error shows and emptied when the field passes a check, so the checks
   sent while a person types into a field that shows its error (static/js/app.js
-  "revalidate") count that error once.
+  "revalidate") count that error once, and the answers of checks of other
+  fields sent at the same time leave it alone.
 - submitted: the full POST that passed validation.
 - confirmed and first_login: listeners of account.email_confirmed and of the
   first login.succeeded of an account (the audit log holds its earlier
@@ -158,16 +159,21 @@ def _write_after(tenant_id: int, steps: list[tuple[str, str]], channel: str, lan
     deferred.off_thread(write)
 
 
+def fields_of(form) -> list[str]:
+    """The fields whose marks the page holds (templates/funnel/_marks.html)."""
+    return [name for name in form._fields if name != "csrf_token"]
+
+
 def marks_of(form) -> set[str]:
-    """What the page's hidden input says was counted in this page view: "started"
+    """What the page's hidden inputs say was counted in this page view: "started"
     and the fields whose live error was counted; anything else is dropped."""
-    sent = request.form.get("funnel", "")[:MARKS_MAX_LENGTH].split()
-    known = {STARTED, *form._fields}
+    sent = " ".join(request.form.getlist("funnel"))[:MARKS_MAX_LENGTH].split()
+    known = {STARTED, *fields_of(form)}
     return {mark for mark in sent if mark in known}
 
 
 def _keep(marks: set[str]) -> str:
-    """The hidden input's next value (templates/funnel/_marks.html reads it)."""
+    """The hidden inputs' next values (templates/funnel/_marks.html reads them)."""
     g.funnel_marks = " ".join(sorted(marks))
     return g.funnel_marks
 
