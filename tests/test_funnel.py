@@ -18,7 +18,7 @@ from support.data import VELZIO_OK
 from support.funnel import RegistrationVisit, inputs_in, marks_in
 from support.html import parse_html
 from support.mail import link_in, outbox
-from support.people import confirm, login, logout
+from support.people import Customer, confirm, login, logout
 
 from webapp import funnel
 from webapp.contrast import contrast_ratio
@@ -106,6 +106,15 @@ def test_a_registration_counts_each_step_once(client, app):
     )
     assert today_of(app) == counted
     assert field_errors_of(app) == {"email": 1}
+
+
+def test_a_business_activation_counts_as_confirmed(client, app):
+    """Elektrum's customers set their password from the emailed link (and set
+    up the second factor Elektrum requires) instead of confirming it."""
+    Customer(client, app, "elektrum").register()
+    assert today_of(app, "elektrum") == steps(
+        page_view=1, started=1, submitted=1, confirmed=1, first_login=1
+    )
 
 
 def test_without_javascript_the_post_counts_started_and_each_refused_field(client, app):
