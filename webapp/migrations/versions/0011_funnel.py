@@ -30,11 +30,12 @@ def upgrade():
             "tenant_id", "day", "channel", "language", "step", "field", name="uq_funnel_days_key"
         ),
     )
-    with op.batch_alter_table("accounts") as batch:
-        batch.add_column(sa.Column("registered_via", sa.String(length=10), nullable=True))
+    # Plain ALTER TABLE (SQLite 3.35+ drops a column too), never batch mode's
+    # copy of the table: with foreign keys on, SQLite's DROP TABLE of the old
+    # accounts table would cascade to every row that refers to an account.
+    op.add_column("accounts", sa.Column("registered_via", sa.String(length=10), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("registered_via")
+    op.drop_column("accounts", "registered_via")
     op.drop_table("funnel_days")
