@@ -5,6 +5,7 @@ read back by day or week as a chart, tables and CSV."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
@@ -24,7 +25,8 @@ from webapp import funnel
 from webapp.contrast import contrast_ratio
 from webapp.extensions import db
 from webapp.funnel import counting
-from webapp.funnel.chart import BACKGROUND, COLOURS, TEXT
+from webapp.funnel.aggregates import PATH
+from webapp.funnel.chart import AXIS, BACKGROUND, COLOURS, TEXT
 from webapp.models import Account, FunnelDay, utcnow
 
 EMPTY = dict.fromkeys(counting.STEPS, 0)
@@ -462,9 +464,27 @@ def test_the_chart_is_an_accessible_svg(app):
     assert numbers.count("10") == 1 and numbers.count("3") == 2
 
 
+def test_a_long_chart_stays_readable(app):
+    """Ninety days: the chart keeps to a page's width, writes no numbers on
+    bars too narrow for them (the table has them) and labels some days only."""
+    seed(app, "velzio", [(WEDNESDAY, "direct", "lt", "page_view", "", 1234)])
+    with app.test_request_context("/"), force_locale("en"):
+        found = funnel.report(tenant("velzio").id, WEDNESDAY, WEDNESDAY + timedelta(days=89))
+        root = ET.fromstring(str(funnel.chart_svg(found)))  # noqa: S314 (our own markup)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert int(root.get("width")) <= 960
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "1234" not in texts
+    labels = texts[len(PATH) :]  # after the legend: no numbers, only some days
+    assert labels[0] == "11-04" and 5 < len(labels) < 45
+    assert all(re.fullmatch(r"\d\d-\d\d", label) for label in labels)
+    assert len(root.findall(f"{ns}rect")) == 1 + len(PATH) + 90 * len(PATH)
+
+
 def test_the_charts_colours_stand_out_of_its_background():
     for colour in COLOURS.values():
         assert contrast_ratio(colour, BACKGROUND) >= 3, colour
+    assert contrast_ratio(AXIS, BACKGROUND) >= 3
     assert contrast_ratio(TEXT, BACKGROUND) >= 4.5
 
 

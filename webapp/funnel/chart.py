@@ -6,6 +6,8 @@ attributes. The same numbers are in the table beside it (_report.html)."""
 
 from __future__ import annotations
 
+import math
+
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -27,6 +29,12 @@ BACKGROUND = "#ffffff"
 
 BAR, GAP, LEFT, RIGHT = 22, 18, 12, 12
 LEGEND_ROW, PLOT, LABELS_BELOW = 18, 160, 34
+# Wider than this, a page would shrink the chart's text out of reading: many
+# periods get narrower bars instead, without the numbers above them when they
+# no longer fit (the table beside the chart has every number), and a period
+# label only every so often.
+MAX_WIDTH, NUMBERS_FROM_BAR = 960, 16
+LABEL_WIDTH = {"day": 44, "week": 84}
 
 
 def _period_label(report: FunnelReport, period: Period) -> str:
@@ -51,9 +59,13 @@ def describe(report: FunnelReport) -> str:
 def chart_svg(report: FunnelReport, id_prefix: str = "funnel-chart") -> Markup:
     """The chart of `report` as inline SVG markup; `id_prefix` keeps the ids of
     its title and description unique on a page that shows two charts."""
-    group = len(PATH) * BAR + GAP
+    count_of = len(report.periods)
+    group = min(len(PATH) * BAR + GAP, (MAX_WIDTH - LEFT - RIGHT) / count_of)
+    bar = group * (1 - GAP / (len(PATH) * BAR + GAP)) / len(PATH)
+    numbers = bar >= NUMBERS_FROM_BAR
+    label_every = math.ceil(LABEL_WIDTH[report.by] / group)
     legend_height = len(PATH) * LEGEND_ROW + 8
-    width = max(LEFT + len(report.periods) * group + RIGHT, 360)
+    width = max(round(LEFT + count_of * group + RIGHT), 360)
     top = legend_height + 16  # room for the numbers above the tallest bars
     height = top + PLOT + LABELS_BELOW
     highest = max((p.counts[s] for p in report.periods for s in PATH), default=0) or 1
@@ -80,20 +92,25 @@ def chart_svg(report: FunnelReport, id_prefix: str = "funnel-chart") -> Markup:
         f' stroke="{AXIS}" stroke-width="1"/>'
     )
     for index, period in enumerate(report.periods):
-        x0 = LEFT + index * group + GAP // 2
+        x0 = LEFT + index * group + (group - len(PATH) * bar) / 2
         for number, step in enumerate(PATH):
             count = period.counts[step]
             bar_height = round(PLOT * count / highest)
-            x = x0 + number * BAR
+            x = x0 + number * bar
             parts.append(
-                f'<rect x="{x + 2}" y="{baseline - bar_height}" width="{BAR - 4}"'
-                f' height="{bar_height}" fill="{COLOURS[step]}"/>'
-                f'<text x="{x + BAR / 2}" y="{baseline - bar_height - 3}" font-size="10"'
-                f' text-anchor="middle" fill="{TEXT}">{count}</text>'
+                f'<rect x="{x + bar * 0.1:.1f}" y="{baseline - bar_height}"'
+                f' width="{bar * 0.8:.1f}" height="{bar_height}" fill="{COLOURS[step]}"/>'
             )
-        parts.append(
-            f'<text x="{x0 + len(PATH) * BAR / 2}" y="{baseline + 16}" font-size="11"'
-            f' text-anchor="middle" fill="{TEXT}">{escape(_period_label(report, period))}</text>'
-        )
+            if numbers:
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{baseline - bar_height - 3}"'
+                    f' font-size="10" text-anchor="middle" fill="{TEXT}">{count}</text>'
+                )
+        if index % label_every == 0:
+            parts.append(
+                f'<text x="{x0 + len(PATH) * bar / 2:.1f}" y="{baseline + 16}" font-size="11"'
+                f' text-anchor="middle" fill="{TEXT}">'
+                f"{escape(_period_label(report, period))}</text>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text escaped above)
