@@ -130,6 +130,19 @@ def test_without_javascript_the_post_counts_started_and_each_refused_field(clien
     assert field_errors_of(app) == {"email": 1, "phone": 1}
 
 
+def test_a_post_does_not_count_again_the_error_its_live_check_showed(client, app):
+    visit = RegistrationVisit(client, "/velzio/register")
+    visit.check("email", {"email": "ona@"})
+    assert visit.post({**VELZIO_OK, "email": "ona@"}).status_code == 422
+    assert field_errors_of(app) == {"email": 1}
+    # Fixed, then broken again: the error shows again and counts again.
+    visit.check("email", {"email": "ona@example.com"})
+    assert visit.post({**VELZIO_OK, "email": "ona@"}).status_code == 422
+    assert visit.marks == "email started"
+    assert field_errors_of(app) == {"email": 2}
+    assert today_of(app)["started"] == 1
+
+
 def test_answers_of_checks_sent_together_leave_each_others_marks(client, app):
     """Two checks leave with the same inputs (an autofill); whichever answer
     comes last, the page keeps both: each answer swaps in only its field's."""

@@ -18,7 +18,8 @@ What is counted, and where:
   Without JavaScript there is no live check: a POST arriving without "started"
   counts as started.
 - field_error: per field that failed, on a live check and on the submit (a
-  field once per request). Each field has its own hidden input, set while its
+  field once per request; on the submit, not a field already showing the
+  error its live check counted). Each field has its own hidden input, set while its
   counted error shows and emptied when the field passes a check, so the checks
   sent while a person types into a field that shows its error (static/js/app.js
   "revalidate") count that error once, and the answers of checks of other
@@ -210,12 +211,13 @@ def count_submitted(form) -> None:
 
 
 def count_refused(form) -> None:
-    """A POST that failed validation: each failed field once (and started,
-    without JavaScript)."""
+    """A POST that failed validation: each failed field whose error the page
+    did not show already (and started, without JavaScript). The page that
+    comes back marks the fields that show an error now, and only those."""
     marks = _posted(form)
-    failed = [name for name in form.errors if name in form._fields and name != "csrf_token"]
-    _pending().extend(("field_error", name) for name in failed)
-    _keep(marks | set(failed))
+    failed = {name for name in form.errors if name in form._fields and name != "csrf_token"}
+    _pending().extend(("field_error", name) for name in sorted(failed - marks))
+    _keep({STARTED} | failed)
 
 
 # After the form: listeners of events.emit, inside the event's transaction
