@@ -80,7 +80,9 @@ def upsert(rows: Iterable[dict]):
 
 
 def add(tenant_id: int, steps: Iterable[tuple[str, str]], channel: str, language: str) -> None:
-    """Add 1 to each (step, field) of today, in the caller's transaction."""
+    """Add 1 to each (step, field) of today, in the caller's transaction. The
+    rows go in key order, so two transactions lock them in the same order (no
+    deadlock on PostgreSQL), each once (ON CONFLICT may touch a row once)."""
     day = utcnow().date()
     rows = [
         {
@@ -91,7 +93,7 @@ def add(tenant_id: int, steps: Iterable[tuple[str, str]], channel: str, language
             "step": step,
             "field": field,
         }
-        for step, field in dict.fromkeys(steps)
+        for step, field in sorted(set(steps))
     ]
     if rows:
         db.session.execute(upsert(rows))
