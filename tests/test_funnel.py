@@ -108,6 +108,9 @@ def test_a_registration_counts_each_step_once(client, app):
     )
     assert today_of(app) == counted
     assert field_errors_of(app) == {"email": 1}
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.email == VELZIO_OK["email"]))
+        assert account.funnel_channel is None  # its first login is counted
 
 
 def test_a_business_activation_counts_as_confirmed(client, app):
@@ -217,7 +220,7 @@ def test_embedded_form_in_english_is_counted_apart(client, app):
 
     with app.app_context():
         account = db.session.scalar(select(Account).where(Account.email == VELZIO_OK["email"]))
-        assert (account.registered_via, account.language) == ("embedded", "en")
+        assert (account.funnel_channel, account.language) == ("embedded", "en")
     link = link_in(outbox(app, VELZIO_OK["email"])[-1], "/confirm/")
     assert confirm(client, link).status_code == 303
 
@@ -306,7 +309,7 @@ def test_an_account_registered_before_the_funnel_is_not_counted(client, app):
     RegistrationVisit(client, "/velzio/register").post(VELZIO_OK)
     with app.app_context():
         db.session.execute(
-            Account.__table__.update().values(registered_via=None)  # as migration 0011 left it
+            Account.__table__.update().values(funnel_channel=None)  # as migration 0011 left it
         )
         db.session.commit()
     link = link_in(outbox(app, VELZIO_OK["email"])[-1], "/confirm/")

@@ -91,9 +91,10 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # "embedded" or "direct": where the registration that made the account was
-    # filled in, so the funnel counts its confirmation and first login there too.
-    registered_via: Mapped[str | None] = mapped_column(String(10))
+    # "embedded" or "direct": the form the registration that made the account
+    # was filled in, so the funnel (webapp/funnel) counts its confirmation and
+    # first login there too; emptied when that first login is counted.
+    funnel_channel: Mapped[str | None] = mapped_column(String(10))
     # Bumped on logout and password change: every session that carries an older
     # value stops working, on every instance, without a server-side session store.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)

@@ -25,13 +25,15 @@ What is counted, and where:
   "revalidate") count that error once, and the answers of checks of other
   fields sent at the same time leave it alone.
 - submitted: the full POST that passed validation.
-- confirmed and first_login: listeners of account.email_confirmed and of the
-  first login.succeeded of an account (the audit log holds its earlier
-  logins), inside that event's transaction (a savepoint). They are counted
-  under the channel and language of the registration that made the account
-  (Account.registered_via, Account.language) and on the day they happen; an
-  account registered before the funnel counted (no registered_via) is left out,
-  so every confirmation counted belongs to a registration counted.
+- confirmed and first_login: listeners of account.email_confirmed and of
+  login.succeeded, inside that event's transaction (a savepoint). They are
+  counted under the form and language of the registration that made the
+  account (Account.funnel_channel, Account.language) and on the day they
+  happen. The first login empties Account.funnel_channel with a conditional
+  UPDATE, so it is counted once, even for two logins at the same moment, and
+  no later login costs more than that one UPDATE's look at the account; an
+  account registered before the funnel counted (no funnel_channel) is left
+  out, so every confirmation counted belongs to a registration counted.
 
 The request's counts are written after its answer, off its thread
 (webapp/deferred.py), in their own short transaction: the page never waits for
@@ -47,14 +49,14 @@ from collections.abc import Iterable
 
 from flask import current_app, g, request
 from flask_babel import get_locale
-from sqlalchemy import func, select
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import deferred
 from ..extensions import db
 from ..htmx import wants_fragment
-from ..models import Account, AuditEvent, FunnelDay, utcnow
+from ..models import Account, FunnelDay, utcnow
 
 STEPS = ("page_view", "started", "field_error", "submitted", "confirmed", "first_login")
 CHANNELS = ("embedded", "direct")
@@ -235,41 +237,41 @@ def _in_savepoint(work) -> None:
         current_app.logger.exception("funnel count not written")
 
 
-def _add_for(tenant_id: int, account: Account, step: str) -> None:
+def _add_for(tenant_id: int, account: Account, step: str, channel: str) -> None:
     languages = current_app.config["LANGUAGES"]
     language = account.language if account.language in languages else languages[0]
-    add(tenant_id, [(step, "")], account.registered_via, language)
+    add(tenant_id, [(step, "")], channel, language)
 
 
 def _counted(account: Account | None) -> bool:
     """Whether the account's registration was counted (see the docstring)."""
-    return account is not None and account.registered_via in CHANNELS
+    return account is not None and account.funnel_channel in CHANNELS
 
 
 def on_confirmed(tenant_id: int, *, account: Account | None, account_id: int | None) -> None:
     """account.email_confirmed (also a business account's activation)."""
     account = account or _account(account_id)
     if _counted(account):
-        _in_savepoint(lambda: _add_for(tenant_id, account, "confirmed"))
+        channel = account.funnel_channel
+        _in_savepoint(lambda: _add_for(tenant_id, account, "confirmed", channel))
 
 
 def on_login(tenant_id: int, *, account: Account | None, account_id: int | None) -> None:
-    """login.succeeded: counted when it is the account's first (its audit row,
-    just added, is the only login_succeeded the account has)."""
+    """login.succeeded: counted when it is the account's first (the one whose
+    UPDATE empties its funnel_channel)."""
     account = account or _account(account_id)
     if not _counted(account):
         return
+    channel = account.funnel_channel
 
     def count_if_first() -> None:
-        logins = db.session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.tenant_id == tenant_id,
-                AuditEvent.account_id == account.id,
-                AuditEvent.event == "login_succeeded",
-            )
+        first = db.session.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.funnel_channel == channel)
+            .values(funnel_channel=None)
         )
-        if logins == 1:
-            _add_for(tenant_id, account, "first_login")
+        if first.rowcount == 1:
+            _add_for(tenant_id, account, "first_login", channel)
 
     _in_savepoint(count_if_first)
 

@@ -116,7 +116,7 @@ def registered_data(settings: TenantSettings, account: Account) -> dict:
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:
     """The account's columns as this registration sets them: its profile says."""
-    return {**settings.kind.account_fields(settings, data), "registered_via": data.channel}
+    return {**settings.kind.account_fields(settings, data), "funnel_channel": data.channel}
 
 
 def _repeated(account: Account, submission: str | None) -> bool:

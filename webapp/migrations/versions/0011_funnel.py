@@ -33,9 +33,9 @@ def upgrade():
     # Plain ALTER TABLE (SQLite 3.35+ drops a column too), never batch mode's
     # copy of the table: with foreign keys on, SQLite's DROP TABLE of the old
     # accounts table would cascade to every row that refers to an account.
-    op.add_column("accounts", sa.Column("registered_via", sa.String(length=10), nullable=True))
+    op.add_column("accounts", sa.Column("funnel_channel", sa.String(length=10), nullable=True))
 
 
 def downgrade():
-    op.drop_column("accounts", "registered_via")
+    op.drop_column("accounts", "funnel_channel")
     op.drop_table("funnel_days")
