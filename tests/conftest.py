@@ -22,6 +22,7 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
+    "funnel_days",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",
