@@ -152,8 +152,12 @@ def test_failed_logins_are_throttled_and_answered_alike(client, app):
     html = [a.get_data(as_text=True) for a in (answers[0], answers[5])]
     assert expected(app, "LOGIN_FAILED") in html[0]
     # Known or unknown address: the same page but for the CSRF token and the typed email.
-    strip = [h.replace(csrf_from(h), "").replace(e, "") for h, e in zip(html, ("rasa", "nobody"))]
-    assert strip[0] == strip[1]
+    typed = ("rasa", "nobody")
+    pages = [
+        page.replace(csrf_from(page), "").replace(who, "")
+        for page, who in zip(html, typed, strict=True)
+    ]
+    assert pages[0] == pages[1]
     # The right password waits too.
     assert rasa.enter_password().status_code == 429
 

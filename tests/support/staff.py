@@ -20,10 +20,10 @@ PASSWORD = "Konsole-Slapta-2026"
 class StaffMember:
     """One staff member with one browser (a test client).
 
-        rasa = StaffMember(client, app, "rasa@velzio.lt", tenant="velzio", role="support")
-        rasa.join()            # invited, password set, app set up: logged in
-        rasa.logout()
-        rasa.login()
+    rasa = StaffMember(client, app, "rasa@velzio.lt", tenant="velzio", role="support")
+    rasa.join()            # invited, password set, app set up: logged in
+    rasa.logout()
+    rasa.login()
     """
 
     def __init__(
