@@ -167,57 +167,53 @@ def login():
     return render("console/login.html", status, form=form, error=error)
 
 
-@bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(
+# Wrong codes of one half-done login count together on both code pages.
+code_limit = limiter.limit(
     setting("RATELIMIT_CONSOLE_CODE"), key_func=staff_key, methods=["POST"], scope="console-code"
 )
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@code_limit
 @refunded_unless(failed, "console-code")
 def code():
     """Staff login, second step: a code from the authenticator app."""
-    staff = pending()
-    if staff is None:
-        return _expired()
-    if staff.totp_confirmed_at is None:
-        return _go("console.set_up")
-    form = StaffCodeForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            check_code(staff, form.code.data)
-        except WrongStaffCode:
-            error = message("CONSOLE_CODE_WRONG")
-        else:
-            log_in(staff)
-            return _go("console.home")
-    status = 422 if (error or form.errors) else 200
-    return render("console/code.html", status, form=form, error=error)
+    return _code_step(set_up=False)
 
 
 @bp.route("/login/set-up", methods=["GET", "POST"])
-@limiter.limit(
-    setting("RATELIMIT_CONSOLE_CODE"), key_func=staff_key, methods=["POST"], scope="console-code"
-)
+@code_limit
 @refunded_unless(failed, "console-code")
 def set_up():
     """First login: set up the authenticator app the console requires."""
+    return _code_step(set_up=True)
+
+
+def _code_step(set_up: bool):
+    """A code typed at a half-done login: from the confirmed app, or the first
+    one of the app being set up (each on its own page; the other page leads
+    to the right one)."""
     staff = pending()
     if staff is None:
         return _expired()
-    if staff.totp_confirmed_at is not None:
-        return _go("console.code")
+    if (staff.totp_confirmed_at is None) is not set_up:
+        return _go("console.code" if set_up else "console.set_up")
     form = StaffCodeForm()
     error = None
     if form.validate_on_submit():
         try:
-            confirm_authenticator(staff, form.code.data)
+            (confirm_authenticator if set_up else check_code)(staff, form.code.data)
         except WrongStaffCode:
             error = message("CONSOLE_CODE_WRONG")
         else:
             log_in(staff)
-            flash(message("AUTHENTICATOR_ADDED"), "success")
+            if set_up:
+                flash(message("AUTHENTICATOR_ADDED"), "success")
             return _go("console.home")
-    key, qr = start_authenticator(staff)
     status = 422 if (error or form.errors) else 200
+    if not set_up:
+        return render("console/code.html", status, form=form, error=error)
+    key, qr = start_authenticator(staff)
     return render("console/set_up.html", status, form=form, error=error, key=key, qr=qr)
 
 
