@@ -6,6 +6,8 @@ session that is not the customers' session."""
 
 from __future__ import annotations
 
+import re
+
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from support.data import VELZIO_OK
@@ -278,3 +280,40 @@ def test_customer_registration_still_works_beside_the_console(client, app):
     assert response.status_code == 303
     cookie = client.get_cookie("savitarna_session")
     assert cookie is not None and cookie.path == "/"
+
+
+INPUT_RE = re.compile(r"<input\b[^>]*>")
+
+
+def unlabelled_inputs(html: str) -> list[str]:
+    """The visible inputs of a page that no <label for=...> names."""
+    labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', html))
+    missing = []
+    for tag in INPUT_RE.findall(html):
+        if 'type="hidden"' in tag:
+            continue
+        found = re.search(r'\bid="([^"]+)"', tag)
+        if found is None or found.group(1) not in labelled:
+            missing.append(tag)
+    return missing
+
+
+def test_every_console_input_has_a_label(client, app):
+    rasa = StaffMember(client, app, "rasa@velzio.lt")
+    rasa.add()
+    pages = {"login": client.get(f"{CONSOLE}/login")}
+    pages["set password"] = client.get(rasa.invitation_link())
+    rasa.set_password()
+    pages["set up"] = client.get(f"{CONSOLE}/login/set-up")
+    rasa.set_up_app()
+    pages["customers"] = client.get(f"{CONSOLE}/velzio/customers")
+    rasa.logout()
+    rasa.enter_password()
+    pages["code"] = client.get(f"{CONSOLE}/login/code")
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert INPUT_RE.search(html), name
+        assert unlabelled_inputs(html) == [], name
+    # A password manager learns the staff password rules.
+    assert 'passwordrules="minlength: 12;' in pages["set password"].get_data(as_text=True)
