@@ -53,6 +53,7 @@ def found(response) -> str:
 
 def test_search_finds_customers_by_each_field(app, rasa):
     make_customer(app, "velzio", "jonas@example.lt", first_name="Jonas", last_name="Kazlauskas")
+    make_customer(app, "velzio", "sarunas@example.lt", first_name="Šarūnas", last_name="Žemaitis")
     make_customer(app, "velzio", "ona@example.lt", phone="+37061234567")
     make_customer(app, "velzio", "uab@example.lt", company_code="110053842")
     make_customer(app, "velzio", "sutartis@example.lt", contract_number="4100012345")
@@ -60,6 +61,7 @@ def test_search_finds_customers_by_each_field(app, rasa):
         ("JONAS@example", "jonas@example.lt"),
         ("kazlausk", "jonas@example.lt"),
         ("Jonas Kazlauskas", "jonas@example.lt"),
+        ("ŠARŪN", "sarunas@example.lt"),
         ("8 612 34567", "ona@example.lt"),
         ("+3706123", "ona@example.lt"),
         ("110053842", "uab@example.lt"),
@@ -68,7 +70,13 @@ def test_search_finds_customers_by_each_field(app, rasa):
     ):
         html = found(search(rasa, "velzio", q))
         assert email in html, q
-        others = {"jonas@example.lt", "ona@example.lt", "uab@example.lt", "sutartis@example.lt"}
+        others = {
+            "jonas@example.lt",
+            "sarunas@example.lt",
+            "ona@example.lt",
+            "uab@example.lt",
+            "sutartis@example.lt",
+        }
         assert not any(other in html for other in others - {email}), q
     nothing = found(search(rasa, "velzio", "zzz"))
     assert gettext_in(app, "No customer matches this search.") in nothing

@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, event, func, or_, select, true
+from sqlalchemy.engine import Engine
 
 from ..extensions import db
 from ..models import Account, AuditEvent, LoginSession, Passkey, Tenant, TotpFactor
@@ -42,9 +43,27 @@ class Page:
         return self.page < self.pages
 
 
+@event.listens_for(Engine, "connect")
+def _sqlite_unicode_lower(dbapi_connection, connection_record):
+    """SQLite's lower() folds ASCII only ("Žemaitis" stays as it is): the
+    search lowers both sides with Python's str.lower there instead."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _folded(column):
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.unicode_lower(column)
+    return func.lower(column)
+
+
 def _word_matches(word: str):
-    """One typed word, found in any searchable column (case-insensitive; the
-    LIKE wildcards typed are taken literally)."""
+    """One typed word, found in any searchable column (case-insensitive in any
+    alphabet; the LIKE wildcards typed are taken literally)."""
     columns = (
         Account.email,
         Account.first_name,
@@ -53,7 +72,7 @@ def _word_matches(word: str):
         Account.contract_number,
         Account.phone,
     )
-    return or_(*(func.lower(column).contains(word.lower(), autoescape=True) for column in columns))
+    return or_(*(_folded(column).contains(word.lower(), autoescape=True) for column in columns))
 
 
 def _number_matches(text: str):
