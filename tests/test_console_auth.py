@@ -19,6 +19,8 @@ from support.texts import expected, gettext_in
 
 from webapp.console.models import Staff, StaffLogin, StaffToken
 from webapp.extensions import db
+from webapp.mail import build_email
+from webapp.models import OutboxMessage
 
 
 def test_staff_add_emails_an_invitation_from_the_public_address(client, app):
@@ -317,3 +319,34 @@ def test_every_console_input_has_a_label(client, app):
         assert unlabelled_inputs(html) == [], name
     # A password manager learns the staff password rules.
     assert 'passwordrules="minlength: 12;' in pages["set password"].get_data(as_text=True)
+
+
+def test_an_idle_login_ends(client, app):
+    rasa = StaffMember(client, app, "rasa@velzio.lt")
+    rasa.join()
+    assert client.get(f"{CONSOLE}/").status_code == 200
+    app.config["CONSOLE_IDLE_SECONDS"] = -1
+    assert client.get(f"{CONSOLE}/").headers["Location"] == f"{CONSOLE}/login"
+    app.config["CONSOLE_IDLE_SECONDS"] = 1800
+    # Ended for good, not only while the setting was short.
+    assert client.get(f"{CONSOLE}/").headers["Location"] == f"{CONSOLE}/login"
+
+
+def test_adding_a_role_to_someone_with_a_password_sends_nothing(client, app):
+    rasa = StaffMember(client, app, "rasa@velzio.lt")
+    rasa.join()
+    again = StaffMember(client, app, "rasa@velzio.lt", tenant="elektrum", role="viewer")
+    result = again.add()
+    assert result.output.strip() == "rasa@velzio.lt: viewer at elektrum"
+    assert len(outbox(app, "rasa@velzio.lt")) == 1
+    listed = app.test_cli_runner().invoke(args=["staff", "list"]).output
+    assert "elektrum:viewer, velzio:support" in listed
+
+
+def test_the_invitation_is_sent_under_the_deployments_name(client, app):
+    StaffMember(client, app, "rasa@velzio.lt").add()
+    [message] = outbox(app, "rasa@velzio.lt")
+    with app.app_context():
+        email = build_email(db.session.get(OutboxMessage, message.id))
+    assert email["From"].addresses[0].display_name == "Savitarna"
+    assert email["To"] == "rasa@velzio.lt"

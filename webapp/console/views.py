@@ -6,12 +6,10 @@ from __future__ import annotations
 import hashlib
 
 from flask import flash, redirect, request, session, url_for
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..addresses import request_address
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..forms import NewPasswordForm, normalize_email
 from ..htmx import render, wants_fragment
 from ..limits import failed, refunded_unless, setting
@@ -41,8 +39,8 @@ from .flows import (
     start_authenticator,
 )
 from .forms import SearchForm, StaffCodeForm, StaffLoginForm
-from .models import Staff
 from .search import customer_of, customer_record, search_customers, state_of
+from .texts import ROLE_NAMES, STATE_NAMES, actor_name, event_name
 
 # Rate-limit keys: each starts with "console", apart from the customers' keys.
 
@@ -69,11 +67,6 @@ def staff_key() -> str:
 limiter.limit(setting("RATELIMIT_CONSOLE_PAGE_IP"), key_func=address_key)(bp)
 
 
-ROLE_NAMES = {"viewer": _l("Viewer"), "support": _l("Support"), "admin": _l("Administrator")}
-STATE_NAMES = {"unconfirmed": _l("Unconfirmed"), "active": _l("Active")}
-ACTOR_NAMES = {"customer": _l("the customer"), "system": _l("the system")}
-
-
 @bp.context_processor
 def console_context() -> dict:
     return {
@@ -82,15 +75,8 @@ def console_context() -> dict:
         "state_names": STATE_NAMES,
         "state_of": state_of,
         "actor_name": actor_name,
+        "event_name": event_name,
     }
-
-
-def actor_name(actor: str | None) -> str:
-    """Who an audit row says acted, as staff read it."""
-    if actor and actor.startswith("staff:") and actor[6:].isdigit():
-        staff = db.session.get(Staff, int(actor[6:]))
-        return gettext("staff: %(name)s", name=(staff.name or staff.email) if staff else actor[6:])
-    return str(ACTOR_NAMES.get(actor or "customer", actor))
 
 
 def _go(endpoint: str, **values):
