@@ -23,6 +23,10 @@ from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
     "funnel_days",
+    "staff_logins",
+    "staff_tokens",
+    "staff_roles",
+    "staff",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",

@@ -339,6 +339,12 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/oidc/logout",
         "/<tenant>/oidc/logout/confirm",
         "/<tenant>/account/apps/<int:consent_id>/revoke",
+        # The staff console (webapp/console): tests/test_console_auth.py.
+        "/console/login",
+        "/console/login/code",
+        "/console/login/set-up",
+        "/console/logout",
+        "/console/set-password/<token>",
     }
 
 
