@@ -38,6 +38,8 @@ TABLES = (
     "passkeys",
     "outbox",
     "tokens",
+    "contract_imports",
+    "contract_uploads",
     "contracts",
     "accounts",
     "tenants",

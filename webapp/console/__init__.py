@@ -1,0 +1,1 @@
+"""The staff console (branch console builds its blueprint here)."""
