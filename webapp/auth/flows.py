@@ -157,7 +157,8 @@ def request_password_reset(
     Runs after the answer has been sent (see the view), so it cannot make a
     known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
-    if account is None:
+    # A blocked account (by staff) is sent nothing, as an unknown address.
+    if account is None or account.blocked_at is not None:
         events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
     send_reset(tenant, settings, account, language)
