@@ -22,6 +22,10 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
+    "staff_logins",
+    "staff_tokens",
+    "staff_roles",
+    "staff",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",

@@ -19,6 +19,10 @@ MESSAGES = {
     "PASSKEY_NAME_REQUIRED": _l("Enter a name for the passkey."),
     "AUTHENTICATOR_ADDED": _l("The authenticator app was set up."),
     "AUTHENTICATOR_REMOVED": _l("The authenticator app was removed."),
+    # The staff console (webapp/console)
+    "CONSOLE_CODE_WRONG": _l(
+        "This code did not work. Enter the newest code from your authenticator app."
+    ),
     "FACTOR_LAST": _l(
         "%(name)s requires a second way to log in: add another one before removing this one."
     ),

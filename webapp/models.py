@@ -203,7 +203,8 @@ class OutboxMessage(db.Model):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # None for mail of no utility's: a staff console invitation (webapp/console).
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
@@ -216,7 +217,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    tenant: Mapped[Tenant] = relationship()
+    tenant: Mapped[Tenant | None] = relationship()
 
 
 class AuditEvent(db.Model):
