@@ -56,6 +56,11 @@ def test_every_message_is_translated(app, key):
         "earlier": 2,
         "count": 5,
         "size": 20,
+        "created": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "ended": 4,
+        "detail": "x",
     }
     wanted = set(PLACEHOLDER.findall(MESSAGES[key]._args[0]))
     params = {k: v for k, v in params.items() if k in wanted}

@@ -119,6 +119,26 @@ MESSAGES = {
     ),
     "CONSOLE_FACTOR_NOT_FOUND": _l("The customer has no such way to log in (any more)."),
     "CONSOLE_DONE": _l("Done: the action is recorded in the audit log."),
+    "CONSOLE_FILE_REQUIRED": _l("Choose the CSV file to upload."),
+    "CONSOLE_FILE_REFUSED": _l("The file cannot be imported: see the lines below."),
+    "CONSOLE_UPLOAD_GONE": _l(
+        "This preview is no longer current (another file was uploaded since): "
+        "upload the file again."
+    ),
+    "CONSOLE_IMPORTED": _l(
+        "The registry is imported: %(created)d added, %(updated)d changed, "
+        "%(unchanged)d unchanged, %(ended)d ended."
+    ),
+    "CONSOLE_WEBHOOK_URL_REQUIRED": _l("Enter the endpoint's address, starting https://."),
+    "CONSOLE_WEBHOOK_REFUSED": _l(
+        "This address cannot receive webhooks. Use an https:// address of a public server "
+        "(%(detail)s)."
+    ),
+    "CONSOLE_WEBHOOK_TEST_SENT": _l(
+        "A test event is queued: the log below shows whether it was delivered."
+    ),
+    "CONSOLE_WEBHOOK_REMOVED": _l("The endpoint was removed."),
+    "CONSOLE_WEBHOOK_RETRIED": _l("The delivery will be tried again in a moment."),
     # The contract registry import (webapp/contracts.py): the CLI prints these in
     # English after "line N: ", the staff console in the reader's language.
     "REGISTRY_NO_FORMAT": _l("tenant %(slug)s has no contract format"),

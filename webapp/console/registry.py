@@ -113,12 +113,15 @@ def _filename(name: str | None) -> str:
 
 def stage(
     tenant: Tenant, staff: HasId | str, content: bytes, *, filename: str, full_sync: bool
-) -> tuple[ContractUpload, Preview]:
-    """Keep an uploaded file for "apply" (replacing the tenant's earlier
-    upload) and preview it."""
+) -> tuple[ContractUpload | None, Preview]:
+    """Preview an uploaded file and, when it can be applied, keep it for
+    "apply" (in place of the tenant's earlier upload)."""
     actor = actor_of(staff)
     result = preview(tenant, content, full_sync=full_sync)
     db.session.execute(delete(ContractUpload).where(ContractUpload.tenant_id == tenant.id))
+    if not result.ok:
+        db.session.commit()
+        return None, result
     upload = ContractUpload(
         tenant_id=tenant.id,
         actor=actor,
