@@ -376,3 +376,71 @@ def test_webhooks_are_for_admins_of_the_utility(app, velzio_admin):
     assert answer.status_code == 403
     with app.app_context():
         assert len(db.session.scalars(select(WebhookEndpoint)).all()) == 1
+
+
+# Hostile input: a translated answer and a 4xx, never a 500, nothing written
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "status"),
+    [
+        ("delete_account", {"reason": REASON}, 404),
+        ("block", {"reason": "x" * 5000}, 422),
+        ("block", {"reason": "\x00\x01"}, 422),
+        (
+            "remove_factor",
+            {"factor": "passkey:99999999999999999999", "identity_checked": "y", "reason": REASON},
+            422,
+        ),
+        ("remove_factor", {"factor": "passkey:1", "identity_checked": "y", "reason": REASON}, 422),
+        ("correct_details", {"first_name": "<script>", "last_name": "X", "reason": REASON}, 422),
+        ("correct_details", {"contract_number": "4100012345", "reason": REASON}, 422),
+    ],
+)
+def test_hostile_actions_are_refused(app, ona, support, action, fields, status):
+    answer = act(support, ona, action, **fields)
+    assert answer.status_code == status
+    assert "<script>" not in answer.get_data(as_text=True)
+    assert ona.account().blocked_at is None and ona.account().first_name == "Ona"
+    assert audit_rows(app, "account_blocked") == [] and audit_rows(app, "factor_removed") == []
+
+
+def test_a_body_over_the_forms_limit_is_refused_for_actions(app, ona, support):
+    answer = act(support, ona, "block", reason="x" * (70 * 1024))
+    assert answer.status_code == 413
+    assert ona.account().blocked_at is None
+
+
+@pytest.mark.parametrize(
+    "data", [{"upload": "abc", "digest": "x"}, {"upload": "1" * 30, "digest": ""}, {}]
+)
+def test_a_forged_apply_is_refused(app, admin, data):
+    answer = admin.press(REGISTRY, f"{REGISTRY}/apply", data)
+    assert answer.status_code == 409
+    with app.app_context():
+        assert db.session.scalars(select(ContractImport)).all() == []
+
+
+def test_an_unknown_event_type_is_refused(app, velzio_admin):
+    answer = velzio_admin.press(
+        WEBHOOKS, WEBHOOKS, {"url": "http://127.0.0.1:9/hook", "types": ["account.hacked"]}
+    )
+    assert answer.status_code == 422
+    with app.app_context():
+        assert db.session.scalars(select(WebhookEndpoint)).all() == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/velzio/customers/99999999999999999999",
+        "/console/velzio/customers/99999999999999999999/block",
+        "/console/velzio/webhooks/99999999999999999999/test",
+        "/console/velzio/webhooks/deliveries/99999999999999999999/retry",
+    ],
+)
+def test_an_id_no_database_holds_is_not_found(app, velzio_admin, path):
+    if path.endswith("9"):
+        assert velzio_admin.get(path).status_code == 404
+    else:
+        assert velzio_admin.press(WEBHOOKS, path, {"block-reason": REASON}).status_code == 404

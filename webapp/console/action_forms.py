@@ -38,7 +38,8 @@ class DetailsForm(ReasonForm):
 
 
 class FactorForm(ReasonForm):
-    factor = SelectField(_l("Way to log in"), choices=[], validate_choice=True)
+    # Any value is the flow's to refuse (a factor removed meanwhile, a forged one).
+    factor = SelectField(_l("Way to log in"), choices=[], validate_choice=False)
     identity_checked = BooleanField(
         _l("I have checked the customer's identity"),
         validators=[Required("CONSOLE_IDENTITY_UNCHECKED")],
@@ -71,7 +72,10 @@ class EndpointForm(Form):
         validators=[Required("CONSOLE_WEBHOOK_URL_REQUIRED"), MaxLength(2000)],
         render_kw={**TEXT, "inputmode": "url", "autocomplete": "off"},
     )
-    types = CheckboxesField(_l("Events (none ticked: all of them)"), choices=[])
+    # Checked by webhooks.parse_types, whose refusal the page explains.
+    types = CheckboxesField(
+        _l("Events (none ticked: all of them)"), choices=[], validate_choice=False
+    )
 
 
 class ButtonForm(Form):

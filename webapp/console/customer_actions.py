@@ -106,6 +106,19 @@ def action_panel(tenant: Tenant, account: Account, posted: str | None = None) ->
     )
 
 
+# The largest id a database column holds (a BIGINT): a larger one in a URL is
+# no row of ours, and SQLite would refuse it as a parameter.
+MAX_ID = 2**63 - 1
+
+
+@bp.url_value_preprocessor
+def ids_in_range(endpoint: str | None, values: dict | None) -> None:
+    """Every console URL's id (account_id, endpoint_id ...): 404 when out of range."""
+    for name, value in (values or {}).items():
+        if name.endswith("_id") and isinstance(value, int) and value > MAX_ID:
+            abort(404)
+
+
 @bp.context_processor
 def action_context() -> dict:
     return {"action_panel": action_panel, "action_buttons": ACTIONS, "has_role": has_role}
@@ -118,14 +131,20 @@ def _run(action: str, tenant: Tenant, staff, account: Account, form) -> None:
         changes = {name: form[name].data for name in names}
         actions.correct_details(tenant, staff, account, reason, changes)
     elif action == "remove_factor":
-        kind, _, passkey_id = form.factor.data.partition(":")
+        kind, _, number = (form.factor.data or "").partition(":")
+        if kind == "passkey" and number.isdigit() and len(number) < 19:
+            passkey_id = int(number)
+        elif form.factor.data == "authenticator":
+            passkey_id = None
+        else:
+            raise actions.ActionRefused("CONSOLE_FACTOR_NOT_FOUND")
         actions.remove_factor(
             tenant,
             staff,
             account,
             reason,
             identity_checked=form.identity_checked.data,
-            passkey_id=int(passkey_id) if kind == "passkey" else None,
+            passkey_id=passkey_id,
         )
     else:
         getattr(actions, action)(tenant, staff, account, reason)

@@ -84,8 +84,9 @@ def registry_apply(slug: str):
     tenant, staff = console_tenant(slug, "admin")
     form = ApplyForm()
     staged = None
-    if form.validate_on_submit() and (form.upload.data or "").isdigit():
-        staged = registry.staged(tenant, int(form.upload.data), form.digest.data or "")
+    upload_id = form.upload.data or ""
+    if form.validate_on_submit() and upload_id.isdigit() and len(upload_id) < 19:
+        staged = registry.staged(tenant, int(upload_id), form.digest.data or "")
     if staged is None:
         return _page(tenant, 409, error=message("CONSOLE_UPLOAD_GONE"))
     try:

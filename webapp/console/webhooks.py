@@ -63,9 +63,8 @@ def webhooks_add(slug: str):
     if not form.validate_on_submit():
         return _page(tenant, 422, form=form)
     try:
-        endpoint, secret = hooks.add_endpoint(
-            tenant, form.url.data, form.types.data or ["*"], actor=staff.actor
-        )
+        types = hooks.parse_types(",".join(form.types.data) if form.types.data else None)
+        endpoint, secret = hooks.add_endpoint(tenant, form.url.data, types, actor=staff.actor)
     except hooks.WebhookError as refused:
         # The check's own words (an address, a network) follow the translated sentence.
         error = message("CONSOLE_WEBHOOK_REFUSED", detail=str(refused))
