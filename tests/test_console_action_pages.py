@@ -11,8 +11,8 @@ import io
 import pytest
 from sqlalchemy import select, update
 from support.console import ConsoleUser
+from support.console_actions import audit_rows
 from support.people import Customer
-from support.staff import audit_rows
 from support.texts import expected, gettext_in
 
 from webapp import webhooks
@@ -76,6 +76,8 @@ def test_blocking_from_the_page(app, ona, support):
     html = support.get(page_of(ona)).get_data(as_text=True)
     assert expected(app, "CONSOLE_DONE") in html
     assert gettext_in(app, "Unblock the account") in html
+    # The audit trail names the event and shows the reason.
+    assert gettext_in(app, "Account blocked") in html and REASON in html
     assert audit_rows(app, "account_blocked") == [(support.actor, REASON, ona.account().id)]
     assert not signed_in(ona)
     assert act(support, ona, "unblock", reason=REASON).status_code == 303

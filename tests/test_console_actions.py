@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
+from support.console_actions import ConsoleAgent, audit_rows, webhook_types
 from support.data import VELZIO_OK
 from support.factors import STEP_PATH, phone_of, set_up_on_step
 from support.forms import csrf_from, submit
 from support.mail import link_in, outbox
 from support.people import Customer, login
-from support.staff import StaffMember, audit_rows, webhook_types
 from support.texts import expected, gettext_in
 
 from webapp import webhooks
@@ -48,7 +48,7 @@ def ona(client, app):
 
 @pytest.fixture
 def agent(app):
-    return StaffMember(app, "velzio", staff_id=7)
+    return ConsoleAgent(app, "velzio", staff_id=7)
 
 
 def signed_in(customer) -> bool:
@@ -160,7 +160,7 @@ def test_a_login_half_done_when_the_block_comes_is_not_finished(app, client):
     answer = submit(client, "/elektrum/", {"email": jonas.email, "password": jonas.password})
     assert answer.headers["Location"] == f"/elektrum{STEP_PATH}"
     step_page = client.get(f"/elektrum{STEP_PATH}").get_data(as_text=True)
-    assert StaffMember(app, "elektrum").act("block", jonas.email, REASON) is None
+    assert ConsoleAgent(app, "elektrum").act("block", jonas.email, REASON) is None
     code = {"csrf_token": csrf_from(step_page), "code": phone.code(steps=1)}
     answer = client.post(f"/elektrum{STEP_PATH}", data=code)
     assert answer.status_code == 303 and answer.headers["Location"].startswith("/elektrum/")
@@ -250,7 +250,7 @@ def test_a_bad_correction_changes_nothing(app, ona, agent, changes, key):
 def test_correcting_a_contract_number_checks_the_registry(app, client):
     jonas = Customer(client, app, "elektrum")
     jonas.register()
-    agent = StaffMember(app, "elektrum")
+    agent = ConsoleAgent(app, "elektrum")
     assert (
         agent.act("correct_details", jonas.email, REASON, changes={"contract_number": "4100099998"})
         == "CONSOLE_CONTRACT_NOT_FOUND"
@@ -288,7 +288,7 @@ def test_correcting_a_contract_number_checks_the_registry(app, client):
 def test_removing_a_lost_authenticator_after_checking_identity(app, client, hooked):
     jonas = Customer(client, app, "elektrum")
     jonas.register()
-    agent = StaffMember(app, "elektrum", staff_id=12)
+    agent = ConsoleAgent(app, "elektrum", staff_id=12)
     assert (
         agent.act("remove_factor", jonas.email, REASON, identity_checked=False)
         == "CONSOLE_IDENTITY_UNCHECKED"
@@ -315,7 +315,7 @@ def test_removing_a_lost_authenticator_after_checking_identity(app, client, hook
 
 
 def test_staff_cannot_act_on_another_utilitys_customer(app, ona):
-    elektrum_agent = StaffMember(app, "elektrum")
+    elektrum_agent = ConsoleAgent(app, "elektrum")
     for action in ("block", "end_sessions", "send_password_reset"):
         assert elektrum_agent.act(action, ona.email, REASON, slug="velzio") == "CONSOLE_NOT_FOUND"
     assert (

@@ -339,8 +339,8 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/oidc/logout",
         "/<tenant>/oidc/logout/confirm",
         "/<tenant>/account/apps/<int:consent_id>/revoke",
-        # The staff console (webapp/console): its login's own tests (branch console),
-        # its actions' hostile input in tests/test_console_action_pages.py.
+        # The staff console (webapp/console): tests/test_console_auth.py; its
+        # actions' hostile input: tests/test_console_action_pages.py.
         "/console/login",
         "/console/login/code",
         "/console/login/set-up",

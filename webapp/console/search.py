@@ -5,10 +5,12 @@ is read out: no password hash, link, recovery code or factor secret."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, event, func, or_, select, true
+from sqlalchemy.engine import Engine
 
 from ..extensions import db
 from ..models import Account, AuditEvent, LoginSession, Passkey, Tenant, TotpFactor
@@ -41,9 +43,27 @@ class Page:
         return self.page < self.pages
 
 
+@event.listens_for(Engine, "connect")
+def _sqlite_unicode_lower(dbapi_connection, connection_record):
+    """SQLite's lower() folds ASCII only ("Žemaitis" stays as it is): the
+    search lowers both sides with Python's str.lower there instead."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _folded(column):
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.unicode_lower(column)
+    return func.lower(column)
+
+
 def _word_matches(word: str):
-    """One typed word, found in any searchable column (case-insensitive; the
-    LIKE wildcards typed are taken literally)."""
+    """One typed word, found in any searchable column (case-insensitive in any
+    alphabet; the LIKE wildcards typed are taken literally)."""
     columns = (
         Account.email,
         Account.first_name,
@@ -52,19 +72,33 @@ def _word_matches(word: str):
         Account.contract_number,
         Account.phone,
     )
-    conditions = [func.lower(column).contains(word.lower(), autoescape=True) for column in columns]
-    # A phone typed with spaces or a leading 8 ("8 612 34567"): its digits.
-    number = "".join(ch for ch in word if ch.isdigit())
-    if len(number) >= 5:
-        conditions.append(Account.phone.contains(number.removeprefix("8"), autoescape=True))
-    return or_(*conditions)
+    return or_(*(_folded(column).contains(word.lower(), autoescape=True) for column in columns))
+
+
+def _number_matches(text: str):
+    """The whole search as one number typed with spaces or dashes: a phone in
+    any usual spelling ("8 612 34567", "+370 612 34567"), a company code or a
+    contract number. None when it is not a number."""
+    compact = re.sub(r"[\s()+-]", "", text)
+    if not (compact.isdigit() and len(compact) >= 5):
+        return None
+    national = compact[3:] if compact.startswith("370") else compact.removeprefix("8")
+    return or_(
+        Account.phone.contains(national, autoescape=True),
+        Account.company_code.contains(compact, autoescape=True),
+        Account.contract_number.contains(compact, autoescape=True),
+    )
 
 
 def search_customers(tenant: Tenant, text: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """The tenant's customers matching every word of `text` (all of them when
     it is empty), newest first, one page of them."""
     words = (text or "").split()[:MAX_WORDS]
-    condition = and_(Account.tenant_id == tenant.id, *(_word_matches(w) for w in words))
+    matches = and_(true(), *(_word_matches(w) for w in words))
+    number = _number_matches(text or "")
+    if number is not None:
+        matches = or_(matches, number)
+    condition = and_(Account.tenant_id == tenant.id, matches)
     total = db.session.scalar(select(func.count(Account.id)).where(condition)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)

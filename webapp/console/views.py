@@ -6,12 +6,10 @@ from __future__ import annotations
 import hashlib
 
 from flask import flash, redirect, request, session, url_for
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..addresses import request_address
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..forms import NewPasswordForm, normalize_email
 from ..htmx import render, wants_fragment
 from ..limits import failed, refunded_unless, setting
@@ -41,8 +39,8 @@ from .flows import (
     start_authenticator,
 )
 from .forms import SearchForm, StaffCodeForm, StaffLoginForm
-from .models import Staff
 from .search import customer_of, customer_record, search_customers, state_of
+from .texts import ROLE_NAMES, STATE_NAMES, actor_name, event_name
 
 # Rate-limit keys: each starts with "console", apart from the customers' keys.
 
@@ -69,11 +67,6 @@ def staff_key() -> str:
 limiter.limit(setting("RATELIMIT_CONSOLE_PAGE_IP"), key_func=address_key)(bp)
 
 
-ROLE_NAMES = {"viewer": _l("Viewer"), "support": _l("Support"), "admin": _l("Administrator")}
-STATE_NAMES = {"unconfirmed": _l("Unconfirmed"), "active": _l("Active")}
-ACTOR_NAMES = {"customer": _l("the customer"), "system": _l("the system")}
-
-
 @bp.context_processor
 def console_context() -> dict:
     return {
@@ -82,15 +75,8 @@ def console_context() -> dict:
         "state_names": STATE_NAMES,
         "state_of": state_of,
         "actor_name": actor_name,
+        "event_name": event_name,
     }
-
-
-def actor_name(actor: str | None) -> str:
-    """Who an audit row says acted, as staff read it."""
-    if actor and actor.startswith("staff:") and actor[6:].isdigit():
-        staff = db.session.get(Staff, int(actor[6:]))
-        return gettext("staff: %(name)s", name=(staff.name or staff.email) if staff else actor[6:])
-    return str(ACTOR_NAMES.get(actor or "customer", actor))
 
 
 def _go(endpoint: str, **values):
@@ -167,57 +153,53 @@ def login():
     return render("console/login.html", status, form=form, error=error)
 
 
-@bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(
+# Wrong codes of one half-done login count together on both code pages.
+code_limit = limiter.limit(
     setting("RATELIMIT_CONSOLE_CODE"), key_func=staff_key, methods=["POST"], scope="console-code"
 )
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@code_limit
 @refunded_unless(failed, "console-code")
 def code():
     """Staff login, second step: a code from the authenticator app."""
-    staff = pending()
-    if staff is None:
-        return _expired()
-    if staff.totp_confirmed_at is None:
-        return _go("console.set_up")
-    form = StaffCodeForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            check_code(staff, form.code.data)
-        except WrongStaffCode:
-            error = message("CONSOLE_CODE_WRONG")
-        else:
-            log_in(staff)
-            return _go("console.home")
-    status = 422 if (error or form.errors) else 200
-    return render("console/code.html", status, form=form, error=error)
+    return _code_step(set_up=False)
 
 
 @bp.route("/login/set-up", methods=["GET", "POST"])
-@limiter.limit(
-    setting("RATELIMIT_CONSOLE_CODE"), key_func=staff_key, methods=["POST"], scope="console-code"
-)
+@code_limit
 @refunded_unless(failed, "console-code")
 def set_up():
     """First login: set up the authenticator app the console requires."""
+    return _code_step(set_up=True)
+
+
+def _code_step(set_up: bool):
+    """A code typed at a half-done login: from the confirmed app, or the first
+    one of the app being set up (each on its own page; the other page leads
+    to the right one)."""
     staff = pending()
     if staff is None:
         return _expired()
-    if staff.totp_confirmed_at is not None:
-        return _go("console.code")
+    if (staff.totp_confirmed_at is None) is not set_up:
+        return _go("console.code" if set_up else "console.set_up")
     form = StaffCodeForm()
     error = None
     if form.validate_on_submit():
         try:
-            confirm_authenticator(staff, form.code.data)
+            (confirm_authenticator if set_up else check_code)(staff, form.code.data)
         except WrongStaffCode:
             error = message("CONSOLE_CODE_WRONG")
         else:
             log_in(staff)
-            flash(message("AUTHENTICATOR_ADDED"), "success")
+            if set_up:
+                flash(message("AUTHENTICATOR_ADDED"), "success")
             return _go("console.home")
-    key, qr = start_authenticator(staff)
     status = 422 if (error or form.errors) else 200
+    if not set_up:
+        return render("console/code.html", status, form=form, error=error)
+    key, qr = start_authenticator(staff)
     return render("console/set_up.html", status, form=form, error=error, key=key, qr=qr)
 
 
@@ -257,7 +239,7 @@ def customers(slug: str):
     without JavaScript). An htmx request gets the results only."""
     tenant, _staff = console_tenant(slug, "viewer")
     form = SearchForm(formdata=request.args)
-    text = form.q.data or "" if form.validate() else ""
+    text = (form.q.data or "")[:100]
     page = request.args.get("page", 1, type=int) or 1
     results = search_customers(tenant, text, page)
     context = {"console_tenant": tenant, "form": form, "results": results, "q": text}
