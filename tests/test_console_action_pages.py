@@ -76,6 +76,7 @@ def test_blocking_from_the_page(app, ona, support):
     html = support.get(page_of(ona)).get_data(as_text=True)
     assert expected(app, "CONSOLE_DONE") in html
     assert gettext_in(app, "Unblock the account") in html
+    assert f" · {gettext_in(app, 'Blocked')}</p>" in html
     # The audit trail names the event and shows the reason.
     assert gettext_in(app, "Account blocked") in html and REASON in html
     assert audit_rows(app, "account_blocked") == [(support.actor, REASON, ona.account().id)]

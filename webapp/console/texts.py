@@ -11,7 +11,11 @@ from ..extensions import db
 from .models import Staff
 
 ROLE_NAMES = {"viewer": _l("Viewer"), "support": _l("Support"), "admin": _l("Administrator")}
-STATE_NAMES = {"unconfirmed": _l("Unconfirmed"), "active": _l("Active")}
+STATE_NAMES = {
+    "unconfirmed": _l("Unconfirmed"),
+    "active": _l("Active"),
+    "blocked": _l("Blocked"),
+}
 ACTOR_NAMES = {"customer": _l("the customer"), "system": _l("the system")}
 EVENT_NAMES = {
     "registered": _l("Registered"),

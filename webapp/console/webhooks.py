@@ -15,7 +15,7 @@ from . import bp
 from .access import console_tenant, staff_required
 from .action_forms import ButtonForm, EndpointForm
 
-STATE_NAMES = {
+DELIVERY_STATES = {
     "waiting": _l("waiting"),
     "retrying": _l("will be retried"),
     "delivered": _l("delivered"),
@@ -40,7 +40,7 @@ def _page(tenant, status: int = 200, **context):
         deliveries=hooks.deliveries(tenant, failed=failed_only),
         failed_only=failed_only,
         state_of=hooks.state,
-        state_names=STATE_NAMES,
+        delivery_states=DELIVERY_STATES,
         button=ButtonForm(formdata=None),
         **context,
     )
