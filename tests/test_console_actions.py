@@ -359,3 +359,36 @@ def _subject(app, slug: str, language: str) -> str:
         product = settings_for(_tenant(slug)).product_name
     with app.test_request_context("/"), force_locale(language):
         return gettext("Your details at %(product)s were corrected", product=product)
+
+
+def test_blocking_ends_an_applications_tokens(app, client):
+    from support.oidc import (
+        add_client,
+        authlib_client,
+        authorize_url,
+        discover,
+        exchange,
+        follow,
+        logged_in,
+        returned,
+    )
+
+    person = logged_in(client, app)
+    client_id, _ = add_client(app)
+    http = authlib_client(app, client_id, scope="openid email offline_access")
+    metadata = discover(http)
+    token = exchange(http, metadata, returned(follow(client, authorize_url(http, metadata))))
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 200
+    assert ConsoleAgent(app, "velzio").act("block", person.email, REASON) is None
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 401
+    refreshed = http.request(
+        "POST",
+        metadata["token_endpoint"],
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": client_id,
+        },
+        withhold_token=True,
+    )
+    assert refreshed.status_code == 400
