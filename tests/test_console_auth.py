@@ -350,3 +350,22 @@ def test_the_invitation_is_sent_under_the_deployments_name(client, app):
         email = build_email(db.session.get(OutboxMessage, message.id))
     assert email["From"].addresses[0].display_name == "Savitarna"
     assert email["To"] == "rasa@velzio.lt"
+
+
+ODD = ["\x00", "a@velzio.lt\x00", "ą" * 5000, "=?utf-8?q?x?=@velzio.lt", "' OR 1=1 --", "\u202e"]
+
+
+def test_odd_input_gets_a_4xx_never_a_500(client, app):
+    rasa = StaffMember(client, app, "rasa@velzio.lt")
+    rasa.add()
+    for value in ODD:
+        assert rasa.enter_password(value, value).status_code in (400, 413, 422), value
+        assert rasa.set_password(value, value).status_code in (400, 413, 422), value
+        assert client.get(f"{CONSOLE}/set-password/{value}").status_code in (404, 410), value
+    assert rasa.set_password().status_code == 303
+    for value in ODD:
+        html = client.get(f"{CONSOLE}/login/set-up").get_data(as_text=True)
+        response = client.post(
+            f"{CONSOLE}/login/set-up", data={"csrf_token": csrf_from(html), "code": value}
+        )
+        assert response.status_code in (400, 413, 422, 429), value

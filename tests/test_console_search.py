@@ -223,3 +223,30 @@ def _allowed(app, member, slug: str, role: str) -> bool:
         except Forbidden:
             return False
         return True
+
+
+@pytest.mark.parametrize(
+    ("q", "finds"),
+    [
+        ("\x00", True),  # nothing but a control character: no condition at all
+        ("\u202e\ufeff ", True),
+        ("on\x00a", True),  # read as "on a"
+        ("'; DROP TABLE accounts; --", False),
+        ("%_\\", False),
+        ("ą" * 500, False),
+    ],
+)
+def test_odd_searches_answer_and_find_nothing_strange(app, rasa, q, finds):
+    make_customer(app, "velzio", "ona@example.lt")
+    html = found(search(rasa, "velzio", q))
+    assert ("ona@example.lt" in html) is finds
+    fragment = rasa.client.get(
+        f"{CONSOLE}/velzio/customers", query_string={"q": q}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200
+
+
+@pytest.mark.parametrize("page", ["-1", "0", "99999999999999999999", "1e3", ""])
+def test_odd_page_numbers_answer(app, rasa, page):
+    make_customer(app, "velzio", "ona@example.lt")
+    assert "ona@example.lt" in found(search(rasa, "velzio", "", page=page))

@@ -6,6 +6,7 @@ is read out: no password hash, link, recovery code or factor secret."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,9 +94,12 @@ def _number_matches(text: str):
 def search_customers(tenant: Tenant, text: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """The tenant's customers matching every word of `text` (all of them when
     it is empty), newest first, one page of them."""
-    words = (text or "").split()[:MAX_WORDS]
+    # Control and format characters (NUL, bidi marks) are no part of any
+    # value searched, and PostgreSQL refuses a NUL outright.
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text or "")
+    words = text.split()[:MAX_WORDS]
     matches = and_(true(), *(_word_matches(w) for w in words))
-    number = _number_matches(text or "")
+    number = _number_matches(text)
     if number is not None:
         matches = or_(matches, number)
     condition = and_(Account.tenant_id == tenant.id, matches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import flash, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
 from ..addresses import request_address
@@ -256,14 +256,10 @@ def customer(slug: str, account_id: int):
     tenant, staff = console_tenant(slug, "viewer")
     account = customer_of(tenant, account_id)
     if account is None:
-        return console_error(_NotFound())
+        abort(404)
     return render(
         "console/customer.html",
         console_tenant=tenant,
         record=customer_record(tenant, account),
         role=role_at(staff, tenant),
     )
-
-
-class _NotFound:
-    code = 404
