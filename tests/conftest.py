@@ -43,6 +43,8 @@ TABLES = (
     "passkeys",
     "outbox",
     "tokens",
+    "contract_imports",
+    "contract_uploads",
     "contracts",
     "accounts",
     "tenants",

@@ -37,6 +37,7 @@ SUBJECTS = {
     "password_changed": _l("Your %(product)s password was changed"),
     "factor_added": _l("A way to log in was added to your %(product)s account"),
     "factor_removed": _l("A way to log in was removed from your %(product)s account"),
+    "details_corrected": _l("Your details at %(product)s were corrected"),
     "staff_invite": _l("Set up your %(product)s staff console account"),
 }
 MAX_ATTEMPTS = 8

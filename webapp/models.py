@@ -102,6 +102,9 @@ class Account(UserMixin, db.Model):
     # The WebAuthn user handle: random (base64url of 32 bytes), made with the
     # first passkey; never the email, so an authenticator holds nothing personal.
     webauthn_handle: Mapped[str | None] = mapped_column(String(64))
+    # Set by staff (webapp/console/actions.py): a blocked account cannot log in
+    # (it is told what a wrong password is told) until it is unblocked.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tenant: Mapped[Tenant] = relationship()
 
@@ -127,6 +130,46 @@ class Contract(db.Model):
     company_code: Mapped[str] = mapped_column(String(9))
     status: Mapped[str] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContractUpload(db.Model):
+    """A registry file a staff member uploaded and previewed, kept until it is
+    applied (or replaced by the next upload), so that "apply" writes exactly
+    the file the preview was made from, on whichever instance answers."""
+
+    __tablename__ = "contract_uploads"
+    __table_args__ = (Index("ix_contract_uploads_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[bytes] = mapped_column(db.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContractImport(db.Model):
+    """The registry's import history: who applied which file (its SHA-256),
+    when, and what it did. Written in the import's own transaction."""
+
+    __tablename__ = "contract_imports"
+    __table_args__ = (Index("ix_contract_imports_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # "staff:<id>" (or "system" for the CLI), as on audit rows.
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Token(db.Model):
@@ -200,6 +243,8 @@ class AuditEvent(db.Model):
     actor: Mapped[str | None] = mapped_column(String(60))
     # The request that caused it (logs.py's id, also for work done after the answer).
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # Why a staff member did it, in their words (console actions).
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()

@@ -54,4 +54,4 @@ def init_app(app: Flask) -> None:
         return response
 
 
-from . import models, views  # noqa: E402,F401
+from . import customer_actions, models, registry_views, views, webhooks  # noqa: E402,F401  # noqa: E402,F401

@@ -126,7 +126,9 @@ def customer_of(tenant: Tenant, account_id: int) -> Account | None:
 
 
 def state_of(account: Account) -> str:
-    """ "unconfirmed" (the emailed link not used yet) or "active"."""
+    """ "blocked" (by staff), "unconfirmed" (the emailed link not used yet) or "active"."""
+    if account.blocked_at is not None:
+        return "blocked"
     if account.email_confirmed_at is None:
         return "unconfirmed"
     return "active"

@@ -11,7 +11,11 @@ from ..extensions import db
 from .models import Staff
 
 ROLE_NAMES = {"viewer": _l("Viewer"), "support": _l("Support"), "admin": _l("Administrator")}
-STATE_NAMES = {"unconfirmed": _l("Unconfirmed"), "active": _l("Active")}
+STATE_NAMES = {
+    "unconfirmed": _l("Unconfirmed"),
+    "active": _l("Active"),
+    "blocked": _l("Blocked"),
+}
 ACTOR_NAMES = {"customer": _l("the customer"), "system": _l("the system")}
 EVENT_NAMES = {
     "registered": _l("Registered"),
@@ -31,6 +35,15 @@ EVENT_NAMES = {
     "consent_granted": _l("Application allowed"),
     "consent_revoked": _l("Application disconnected"),
     "qa_mail_read": _l("Test email read through the QA mail API"),
+    # Staff actions (webapp/console/actions.py)
+    "account_blocked": _l("Account blocked"),
+    "account_unblocked": _l("Account unblocked"),
+    "sessions_ended": _l("Logged out everywhere"),
+    "contracts_imported": _l("Contract registry imported"),
+    "webhook_endpoint_added": _l("Webhook endpoint added"),
+    "webhook_endpoint_removed": _l("Webhook endpoint removed"),
+    "webhook_test_sent": _l("Webhook test event sent"),
+    "webhook_retried": _l("Webhook delivery retried"),
 }
 
 

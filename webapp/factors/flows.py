@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -82,6 +83,15 @@ class LastFactor(FactorError):
 
 class FactorNotFound(FactorError):
     """No such factor of this account."""
+
+
+@dataclass(frozen=True)
+class Remover:
+    """A staff member removing a customer's factor (webapp/console/actions.py),
+    after checking the customer's identity: their audit actor and reason."""
+
+    actor: str
+    reason: str
 
 
 # Policy
@@ -311,13 +321,16 @@ def remove_passkey(
     account: Account,
     passkey_id: int,
     address: str | None = None,
+    *,
+    by: Remover | None = None,
 ) -> None:
-    """Remove a passkey (not the last factor where the tenant requires one)."""
+    """Remove a passkey (not the last factor where the tenant requires one,
+    unless staff remove it: see Remover)."""
     passkey = _own_passkey(account, passkey_id)
-    _refuse_last(settings, account)
+    _refuse_last(settings, account, by)
     name = passkey.name
     db.session.delete(passkey)
-    _factor_changed(tenant, settings, account, "factor.removed", "passkey", name, address)
+    _factor_changed(tenant, settings, account, "factor.removed", "passkey", name, address, by)
     _drop_codes_without_factor(account)
     db.session.commit()
 
@@ -445,14 +458,19 @@ def confirm_authenticator(
 
 
 def remove_authenticator(
-    tenant: Tenant, settings: TenantSettings, account: Account, address: str | None = None
+    tenant: Tenant,
+    settings: TenantSettings,
+    account: Account,
+    address: str | None = None,
+    *,
+    by: Remover | None = None,
 ) -> None:
     factor = authenticator(account)
     if factor is None:
         raise FactorNotFound
-    _refuse_last(settings, account)
+    _refuse_last(settings, account, by)
     db.session.delete(factor)
-    _factor_changed(tenant, settings, account, "factor.removed", "authenticator", None, address)
+    _factor_changed(tenant, settings, account, "factor.removed", "authenticator", None, address, by)
     _drop_codes_without_factor(account)
     db.session.commit()
 
@@ -551,7 +569,11 @@ def _drop_codes_without_factor(account: Account) -> None:
         )
 
 
-def _refuse_last(settings: TenantSettings, account: Account) -> None:
+def _refuse_last(settings: TenantSettings, account: Account, by: Remover | None = None) -> None:
+    # Staff remove a lost factor after checking who asks: the next login then
+    # sets up a new one where the tenant requires it.
+    if by is not None:
+        return
     if settings.second_factor == "required" and factor_count(account) <= 1:
         raise LastFactor
 
@@ -564,11 +586,17 @@ def _factor_changed(
     factor: str,
     name: str | None,
     address: str | None,
+    by: Remover | None = None,
 ) -> None:
     """The event and the owner's security email, in the caller's transaction:
     a factor they did not add (or remove) does not go unnoticed."""
     events.emit(
-        tenant.id, kind, account=account, data={"factor": factor, "name": name}, address=address
+        tenant.id,
+        kind,
+        account=account,
+        data={"factor": factor, "name": name},
+        address=address,
+        **({"actor": by.actor, "reason": by.reason} if by is not None else {}),
     )
     mail.queue(
         tenant,
