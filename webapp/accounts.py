@@ -118,6 +118,22 @@ def send_confirmation(
     )
 
 
+def send_reset(tenant: Tenant, settings: TenantSettings, account: Account, language: str) -> None:
+    """Queue a password reset link (the caller emits the event and commits):
+    'forgot password', or a staff member at the customer's request."""
+    secret = issue_token(account, "reset", settings.reset_hours)
+    mail.queue(
+        tenant,
+        settings,
+        "reset",
+        account.email,
+        account.language or language,
+        account=account,
+        link=email_link(settings, "auth.reset", token=secret),
+        hours=settings.reset_hours,
+    )
+
+
 def newest_registration(account: Account) -> dict | None:
     """What the newest open confirmation link of the account carries (None: the
     account's own data), for 'send the confirmation email again'."""

@@ -263,7 +263,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token: OAuthToken):
-        return refresh_token.account
+        account = refresh_token.account
+        # Blocking ends an account's tokens; this refuses any made since.
+        return account if account.blocked_at is None else None
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
         pass  # marked refreshed when it was looked up

@@ -8,7 +8,7 @@ signing key rotated). Values written later in an older format (an instance
 not yet upgraded during a rolling deploy) are read and re-sealed on use.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 """
 
 import base64
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from webapp import sealing
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
