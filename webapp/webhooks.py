@@ -148,6 +148,8 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     if opened.resealed:
         endpoint.secret = opened.resealed
     return opened.text
+
+
 def endpoints(tenant: Tenant) -> list[WebhookEndpoint]:
     return list(
         db.session.scalars(
