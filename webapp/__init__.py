@@ -54,7 +54,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embed, forms, jobs, limits, mail
+    from . import assets, embed, forms, funnel, jobs, limits, mail
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     assets.init_app(app)
     jobs.init_app(app)
     mail.init_app(app)
+    funnel.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -109,12 +110,26 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, factors, mailbox, main, oidc, pwa, qa_mail, registration
+    from . import (
+        account,
+        auth,
+        console,
+        embed,
+        factors,
+        mailbox,
+        main,
+        oidc,
+        pwa,
+        qa_mail,
+        registration,
+    )
 
     for package in (main, auth, registration, account, factors, embed, mailbox, qa_mail, pwa, oidc):
         app.register_blueprint(package.bp)
+    app.register_blueprint(console.bp)
     factors.init_app(app)
     oidc.init_app(app)
+    console.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -3,13 +3,14 @@ unique constraint includes it: the same email may hold accounts at two utilities
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -90,6 +91,10 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "embedded" or "direct": the form the registration that made the account
+    # was filled in, so the funnel (webapp/funnel) counts its confirmation and
+    # first login there too; emptied when that first login is counted.
+    funnel_channel: Mapped[str | None] = mapped_column(String(10))
     # Bumped on logout and password change: every session that carries an older
     # value stops working, on every instance, without a server-side session store.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
@@ -97,6 +102,9 @@ class Account(UserMixin, db.Model):
     # The WebAuthn user handle: random (base64url of 32 bytes), made with the
     # first passkey; never the email, so an authenticator holds nothing personal.
     webauthn_handle: Mapped[str | None] = mapped_column(String(64))
+    # Set by staff (webapp/console/actions.py): a blocked account cannot log in
+    # (it is told what a wrong password is told) until it is unblocked.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tenant: Mapped[Tenant] = relationship()
 
@@ -122,6 +130,46 @@ class Contract(db.Model):
     company_code: Mapped[str] = mapped_column(String(9))
     status: Mapped[str] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContractUpload(db.Model):
+    """A registry file a staff member uploaded and previewed, kept until it is
+    applied (or replaced by the next upload), so that "apply" writes exactly
+    the file the preview was made from, on whichever instance answers."""
+
+    __tablename__ = "contract_uploads"
+    __table_args__ = (Index("ix_contract_uploads_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[bytes] = mapped_column(db.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContractImport(db.Model):
+    """The registry's import history: who applied which file (its SHA-256),
+    when, and what it did. Written in the import's own transaction."""
+
+    __tablename__ = "contract_imports"
+    __table_args__ = (Index("ix_contract_imports_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # "staff:<id>" (or "system" for the CLI), as on audit rows.
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Token(db.Model):
@@ -160,7 +208,8 @@ class OutboxMessage(db.Model):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # None for mail of no utility's: a staff console invitation (webapp/console).
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
@@ -173,7 +222,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    tenant: Mapped[Tenant] = relationship()
+    tenant: Mapped[Tenant | None] = relationship()
 
 
 class AuditEvent(db.Model):
@@ -194,6 +243,8 @@ class AuditEvent(db.Model):
     actor: Mapped[str | None] = mapped_column(String(60))
     # The request that caused it (logs.py's id, also for work done after the answer).
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # Why a staff member did it, in their words (console actions).
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()
@@ -223,10 +274,11 @@ class Job(db.Model):
 
 
 class WebhookEndpoint(db.Model):
-    """A utility's receiver of signed webhooks (see webhooks.py). The secret is
-    the Standard Webhooks `whsec_...` key as given: a database reader can read
-    it (and so sign messages the receiver would accept), like the database
-    password itself; it never goes into tenants.toml or the logs."""
+    """A utility's receiver of signed webhooks (see webhooks.py). The secret,
+    the Standard Webhooks `whsec_...` key, is stored sealed (webapp/sealing.py,
+    purpose "webhook", bound to the endpoint's id): a database reader without
+    SECRET_KEY cannot sign messages the receiver would accept. It never goes
+    into tenants.toml or the logs; webhooks.endpoint_secret opens it."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_tenant", "tenant_id"),)
@@ -338,8 +390,8 @@ class Passkey(db.Model):
 
 
 class TotpFactor(db.Model):
-    """An authenticator app (RFC 6238). The secret is encrypted with a key
-    derived from SECRET_KEY (webapp/factors/secrets.py); `last_step` is the
+    """An authenticator app (RFC 6238). The secret is sealed under a key
+    derived from SECRET_KEY (webapp/sealing.py, bound to the account); `last_step` is the
     newest time step accepted, so a code is accepted once. Unconfirmed until
     the person has typed one code from it."""
 
@@ -373,3 +425,27 @@ class RecoveryCode(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FunnelDay(db.Model):
+    """How many times one step of the registration funnel happened at a
+    utility on one UTC day, per channel and language (see webapp/funnel): a
+    count, never a person. `field` names the form field of a field_error row
+    and is "" on the other steps (not NULL: NULLs never collide in a unique
+    key, so the upsert would add a row each time)."""
+
+    __tablename__ = "funnel_days"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "day", "channel", "language", "step", "field", name="uq_funnel_days_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    step: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)

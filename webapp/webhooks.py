@@ -4,7 +4,8 @@ events.emit queues one `WebhookDelivery` per enabled endpoint of the tenant
 that receives the type, in the transaction of the fact itself. Only the worker
 (`flask worker`) sends them, so a receiver that is down or slow never fails
 or slows a customer's request. Each attempt is a POST of the stored JSON body,
-signed with the endpoint's secret (webhook-id, webhook-timestamp,
+signed with the endpoint's secret (stored sealed, bound to the endpoint:
+webapp/sealing.py) (webhook-id, webhook-timestamp,
 webhook-signature); a 2xx answer delivers it, anything else (an error, a
 redirect, a timeout, an address refused) is retried after BACKOFF_SECONDS
 under the same webhook-id, then the delivery is marked failed.
@@ -33,9 +34,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from standardwebhooks import Webhook
 
+from . import sealing
 from .extensions import db
 from .models import Tenant, WebhookDelivery, WebhookEndpoint, utcnow
 
@@ -49,6 +51,7 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 # receiver does not hold up the jobs and mail in the same worker.
 ROUND_SECONDS = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
+SEALING_PURPOSE = "webhook"
 
 
 class WebhookError(ValueError):
@@ -104,17 +107,93 @@ def parse_types(text: str | None) -> list[str]:
 
 
 def add_endpoint(
-    tenant: Tenant, url: str, types: list[str], secret: str | None = None
+    tenant: Tenant,
+    url: str,
+    types: list[str],
+    secret: str | None = None,
+    *,
+    actor: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Check and store an endpoint; return it and its secret (made when not given)."""
+    """Check and store an endpoint; return it and its secret (made when not
+    given). With `actor` (a staff member in the console), audited."""
     check_target(url)
     secret = check_secret(secret) if secret else new_secret()
     endpoint = WebhookEndpoint(
-        tenant_id=tenant.id, url=url, secret=secret, event_types=types, enabled=True
+        tenant_id=tenant.id, url=url, secret="", event_types=types, enabled=True
     )
     db.session.add(endpoint)
+    db.session.flush()  # its id, which the sealed secret is bound to
+    endpoint.secret = seal_secret(endpoint.id, secret)
+    _audit(tenant, "webhook_endpoint_added", actor)
     db.session.commit()
     return endpoint, secret
+
+
+def seal_secret(endpoint_id: int, secret: str) -> str:
+    """The secret as stored: sealed (webapp/sealing.py), bound to the endpoint."""
+    return sealing.seal(SEALING_PURPOSE, secret, str(endpoint_id))
+
+
+def endpoint_secret(endpoint: WebhookEndpoint) -> str:
+    """The endpoint's secret, opened; WebhookError when no key opens it. One
+    stored in clear (before migration 0014) or under a SECRET_KEY_FALLBACKS
+    key is sealed anew on the row (written with the caller's commit)."""
+    try:
+        opened = sealing.unseal(SEALING_PURPOSE, endpoint.secret, str(endpoint.id))
+    except sealing.Unreadable as exc:
+        raise WebhookError(
+            "the endpoint's secret opens under no key (SECRET_KEY changed without "
+            "SECRET_KEY_FALLBACKS?): add the endpoint again with its secret"
+        ) from exc
+    if opened.resealed:
+        endpoint.secret = opened.resealed
+    return opened.text
+
+
+def endpoints(tenant: Tenant) -> list[WebhookEndpoint]:
+    return list(
+        db.session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.tenant_id == tenant.id)
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def endpoint_of(tenant: Tenant, endpoint_id: int) -> WebhookEndpoint | None:
+    """The tenant's endpoint with this id, or None (another tenant's is None too)."""
+    return db.session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant.id
+        )
+    )
+
+
+def remove_endpoint(tenant: Tenant, endpoint: WebhookEndpoint, *, actor: str | None = None):
+    """Remove the endpoint with its deliveries (sent or waiting)."""
+    assert endpoint.tenant_id == tenant.id
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+    _audit(tenant, "webhook_endpoint_removed", actor)
+    db.session.commit()
+
+
+def send_test(
+    tenant: Tenant, endpoint: WebhookEndpoint, *, actor: str | None = None
+) -> WebhookDelivery:
+    """Queue a webhook.test event to the endpoint, whatever its event types."""
+    assert endpoint.tenant_id == tenant.id
+    [delivery] = queue(tenant.id, TEST_TYPE, {"endpoint": endpoint.id}, endpoint=endpoint)
+    _audit(tenant, "webhook_test_sent", actor)
+    db.session.commit()
+    return delivery
+
+
+def _audit(tenant: Tenant, event: str, actor: str | None) -> None:
+    if actor is not None:
+        from .events import emit
+
+        emit(tenant.id, event, actor=actor)
 
 
 # -- queueing ----------------------------------------------------------------
@@ -310,12 +389,18 @@ def attempt(delivery_id: int) -> tuple[bool, int]:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = delivery.endpoint
     webhook_id, body, attempts = delivery.webhook_id, delivery.payload, delivery.attempts
-    endpoint_id, url, secret, enabled = endpoint.id, endpoint.url, endpoint.secret, endpoint.enabled
+    endpoint_id, url, enabled = endpoint.id, endpoint.url, endpoint.enabled
+    try:
+        secret, unreadable = endpoint_secret(endpoint), None
+    except WebhookError as exc:
+        secret, unreadable = "", exc
     # No transaction stays open while the receiver thinks.
     db.session.commit()
     status = None
     if not enabled:
         error = "endpoint disabled"
+    elif unreadable is not None:
+        error = f"refused: {unreadable}"
     else:
         try:
             status = send(url, secret, webhook_id, body)
@@ -393,3 +478,58 @@ def retry_now(delivery_id: int) -> None:
         .values(next_attempt_at=utcnow(), failed_at=None)
     )
     db.session.commit()
+
+
+# -- the delivery log ---------------------------------------------------------
+
+
+def deliveries(tenant: Tenant, *, failed: bool = False, limit: int = 50) -> list[WebhookDelivery]:
+    """The tenant's deliveries, newest first (only those given up: `failed`)."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.tenant_id == tenant.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if failed:
+        query = query.where(WebhookDelivery.failed_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+def state(delivery: WebhookDelivery) -> str:
+    """ "delivered", "failed" (given up), "retrying" (an attempt failed, another
+    is due at next_attempt_at) or "waiting" (not tried yet)."""
+    if delivery.delivered_at:
+        return "delivered"
+    if delivery.failed_at:
+        return "failed"
+    return "retrying" if delivery.attempts else "waiting"
+
+
+def retry(tenant: Tenant, delivery_id: int, *, actor: str | None = None) -> bool:
+    """ "Retry now": the tenant's undelivered delivery is due at once (a failed
+    one gets one more attempt, the worker sends it); False if there is no such
+    delivery or it was delivered."""
+    result = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.tenant_id == tenant.id,
+            WebhookDelivery.delivered_at.is_(None),
+        )
+        .values(
+            next_attempt_at=utcnow(),
+            failed_at=None,
+            # A delivery given up has used its attempts: one more is granted.
+            attempts=case(
+                (WebhookDelivery.attempts >= MAX_ATTEMPTS, MAX_ATTEMPTS - 1),
+                else_=WebhookDelivery.attempts,
+            ),
+        )
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    _audit(tenant, "webhook_retried", actor)
+    db.session.commit()
+    return True

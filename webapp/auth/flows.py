@@ -8,23 +8,22 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .. import events, mail
+from .. import events
 from ..accounts import (
     confirm_registration,
     end_sessions,
     find_account,
     newest_registration,
     send_confirmation,
+    send_reset,
 )
 from ..extensions import db
 from ..jobs import durable
-from ..links import email_link
 from ..models import Account, LoginSession, Tenant, utcnow
 from ..security import (
     consume_token,
     find_token,
     hash_password,
-    issue_token,
     revoke_tokens,
     token_usable,
     verify_password,
@@ -50,7 +49,8 @@ def authenticate(
     """The account behind these credentials. The language the person logs in
     with becomes the language of their emails."""
     account = find_account(tenant, email)
-    if not verify_password(account, password):
+    # A blocked account (by staff) is told what a wrong password is told.
+    if not verify_password(account, password) or account.blocked_at is not None:
         events.emit_now(tenant.id, "login.failed", account=account, address=address, email=email)
         raise LoginFailed
     if account.email_confirmed_at is None:
@@ -157,20 +157,11 @@ def request_password_reset(
     Runs after the answer has been sent (see the view), so it cannot make a
     known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
-    if account is None:
+    # A blocked account (by staff) is sent nothing, as an unknown address.
+    if account is None or account.blocked_at is not None:
         events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
-    secret = issue_token(account, "reset", settings.reset_hours)
-    mail.queue(
-        tenant,
-        settings,
-        "reset",
-        account.email,
-        account.language or language,
-        account=account,
-        link=email_link(settings, "auth.reset", token=secret),
-        hours=settings.reset_hours,
-    )
+    send_reset(tenant, settings, account, language)
     events.emit(
         tenant.id, "password.reset_requested", account=account, address=address, email=email
     )
@@ -214,6 +205,7 @@ def load_session_account(
             Account.id == account_id,
             Account.tenant_id == tenant.id,
             Account.session_epoch == epoch,
+            Account.blocked_at.is_(None),
             LoginSession.public_id == login_id,
             LoginSession.tenant_id == tenant.id,
             LoginSession.ended_at.is_(None),
