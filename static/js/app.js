@@ -57,6 +57,7 @@
     var control = event.target;
     var form = control.closest && control.closest("form");
     if (!form) return;
+    loadHtmx();  // an autofill changes fields without a focus or a key first
     if (event.type === "change") {
       whenHtmx(function () { control.dispatchEvent(new Event("change", { bubbles: true })); });
       return;
