@@ -26,6 +26,7 @@ TABLES = (
     "staff_tokens",
     "staff_roles",
     "staff",
+    "funnel_days",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",

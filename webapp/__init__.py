@@ -54,7 +54,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embed, forms, jobs, limits, mail
+    from . import assets, embed, forms, funnel, jobs, limits, mail
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     assets.init_app(app)
     jobs.init_app(app)
     mail.init_app(app)
+    funnel.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):

@@ -4,8 +4,10 @@ send and use its confirmation, end its sessions. `registration`, `auth` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -187,10 +189,29 @@ def confirm_registration(
 # Change
 
 
+# What else a feature ends with an account's sessions (the tokens applications
+# hold, webapp/oidc): functions of the account that each app's features register
+# at start-up (on_sessions_ended), run in the caller's transaction, so that this
+# core module needs to know none of them.
+ENDERS_KEY = "savitarna.session_enders"
+
+
+def on_sessions_ended(app: Flask, end: Callable[[Account], None]) -> None:
+    """Register `end(account)` to run whenever end_sessions ends an account's sessions."""
+    enders = app.extensions.setdefault(ENDERS_KEY, [])
+    if end not in enders:
+        enders.append(end)
+
+
 def end_sessions(account: Account, *, keep: LoginSession | None = None) -> None:
     """Every session of the account stops working, on every instance, and its
     logins end; `keep` (the caller's own login) stays listed, for the caller
-    to give its browser a fresh cookie (auth.sessions.renew_session)."""
+    to give its browser a fresh cookie (auth.sessions.renew_session). The
+    tokens applications were given end too (on_sessions_ended): a password
+    reset or "log out everywhere" that left a thief's refresh token working
+    would not be one."""
+    for end in current_app.extensions.get(ENDERS_KEY, ()):
+        end(account)
     db.session.execute(
         update(Account)
         .where(Account.id == account.id)

@@ -1,4 +1,5 @@
-"""flask commands: tenants, contracts, outbox, worker, audit, webhooks, static files."""
+"""flask commands: tenants, contracts, outbox, worker, audit, webhooks, static files
+(and the funnel's, webapp/funnel/cli.py)."""
 
 from __future__ import annotations
 
@@ -348,8 +349,10 @@ def static_build():
 
 def init_app(app: Flask) -> None:
     from .embed.demo import embed_demo
+    from .funnel.cli import funnel_cli
 
     for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, webhooks_cli, static_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(embed_demo)
+    app.cli.add_command(funnel_cli)

@@ -11,9 +11,10 @@ nothing), by its audit name (audit.EVENTS)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, logs, webhooks
@@ -99,6 +100,8 @@ def emit(
         request_id=logs.request_id(),
         reason=reason,
     )
+    for listener in current_app.extensions.get("event_listeners", {}).get(type, ()):
+        listener(tenant_id, account=account, account_id=account_id)
     if type not in TYPES:
         return
     if account is None and account_id is not None:
@@ -107,6 +110,15 @@ def emit(
         return
     body = {"account": _account(account), **(data or {})}
     webhooks.queue(tenant_id, type, body)
+
+
+def listen(app: Flask, type: str, listener: Callable[..., None]) -> None:
+    """Call `listener(tenant_id, account=..., account_id=...)` inside every
+    emit of `type` in `app`, after the audit row is added and in the same
+    transaction (webapp/funnel counts confirmations and first logins so). A
+    listener adds to the transaction; it never commits."""
+    assert type in TYPES or type in audit.EVENTS, type
+    app.extensions.setdefault("event_listeners", {}).setdefault(type, []).append(listener)
 
 
 def emit_now(tenant_id: int, type: str, **kwargs) -> None:

@@ -69,6 +69,10 @@ MESSAGES = {
     "PASSWORD_COMMON": _l(
         "This is one of the most common passwords and easy to guess: choose another one."
     ),
+    "PASSWORD_BREACHED": _l(
+        "This password has appeared in known data breaches, so others may try it: "
+        "choose another one."
+    ),
     "PASSWORD_REPEAT_REQUIRED": _l("Repeat the password."),
     "PASSWORD_MISMATCH": _l("The passwords do not match: type the same password in both fields."),
     "PASSWORDS_MATCH": _l("The passwords match."),

@@ -3,13 +3,14 @@ unique constraint includes it: the same email may hold accounts at two utilities
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -90,6 +91,10 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "embedded" or "direct": the form the registration that made the account
+    # was filled in, so the funnel (webapp/funnel) counts its confirmation and
+    # first login there too; emptied when that first login is counted.
+    funnel_channel: Mapped[str | None] = mapped_column(String(10))
     # Bumped on logout and password change: every session that carries an older
     # value stops working, on every instance, without a server-side session store.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
@@ -419,3 +424,27 @@ class RecoveryCode(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FunnelDay(db.Model):
+    """How many times one step of the registration funnel happened at a
+    utility on one UTC day, per channel and language (see webapp/funnel): a
+    count, never a person. `field` names the form field of a field_error row
+    and is "" on the other steps (not NULL: NULLs never collide in a unique
+    key, so the upsert would add a row each time)."""
+
+    __tablename__ = "funnel_days"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "day", "channel", "language", "step", "field", name="uq_funnel_days_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    step: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)

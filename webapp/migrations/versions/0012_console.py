@@ -1,14 +1,14 @@
 """staff console: staff, roles per tenant, set-password links, logins; mail of no tenant
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
