@@ -23,7 +23,9 @@ from webapp import deferred
 from webapp.config import PROJECT_ROOT
 from webapp.models import utcnow
 
+from .conftest import PHONE
 from .pages import Ui, label, mailbox, t, unique_email
+from .test_accessibility import AXE_FILE, Tour
 
 pytestmark = pytest.mark.e2e
 STAFF_PASSWORD = "Konsole-Slapta-2026"
@@ -46,15 +48,20 @@ def lt(msgid: str, **params) -> str:
     return t(msgid, "lt", **params)
 
 
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"console-{name}.png", full_page=True)
+class Pages:
+    """Each console page on the way: its screenshot at 390 px, then the
+    accessibility tour's checks (axe at 320 px and desktop width, no sideways
+    scrolling, big enough buttons); every problem is kept for the end."""
 
+    def __init__(self, page):
+        page.context.add_init_script(path=str(AXE_FILE))
+        self.page, self.tour = page, Tour(page)
 
-def fits(page) -> None:
-    """Nothing wider than the phone's screen (tables scroll inside their region)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
+    def check(self, name: str, just_loaded: bool = True) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=SCREENSHOTS / f"console-{name}.png", full_page=True)
+        self.tour.check(f"console {name}", just_loaded)
+        self.page.set_viewport_size(PHONE)
 
 
 def add_staff(server, email: str, slug: str) -> str:
@@ -82,6 +89,7 @@ def act(page, button: str, reason: str) -> None:
 
 
 def test_a_staff_members_day(page, server):
+    pages = Pages(page)
     # A customer registers at Velžio through the public page.
     customer = unique_email("ona-console")
     ui = Ui(page, server, "velzio", "lt")
@@ -103,7 +111,7 @@ def test_a_staff_members_day(page, server):
     page.get_by_label(label(lt("Repeat new password"))).fill(STAFF_PASSWORD)
     page.get_by_role("button", name=lt("Save the password")).click()
     app = pyotp.TOTP(page.locator("code.secret-key").inner_text().replace(" ", ""))
-    shoot(page, "set-up")
+    pages.check("set-up")
     page.get_by_label(label(lt("Code from the app"))).fill(app.now())
     page.get_by_label(label(lt("Code from the app"))).press("Enter")
     expect(page.get_by_role("heading", name=lt("Utilities"))).to_be_visible()
@@ -116,21 +124,19 @@ def test_a_staff_members_day(page, server):
     page.get_by_role("button", name=lt("Log out")).click()
     page.get_by_label(label(lt("Email address"))).fill(staff)
     page.get_by_label(label(lt("Password"))).fill(STAFF_PASSWORD)
-    shoot(page, "login")
+    pages.check("login", just_loaded=False)
     page.get_by_label(label(lt("Password"))).press("Enter")
     page.get_by_label(label(lt("Code from the app"))).fill(app.at(time.time() + 30))
     page.get_by_label(label(lt("Code from the app"))).press("Enter")
     expect(page.get_by_role("heading", name=lt("Utilities"))).to_be_visible()
-    shoot(page, "home")
-    fits(page)
+    pages.check("home")
 
     # The customer, found by the search.
     page.get_by_role("link", name=re.compile("Velžio")).click()
     page.get_by_label(lt("Search customers")).fill(customer)
     page.get_by_label(lt("Search customers")).press("Enter")
     expect(page.get_by_role("cell", name=customer)).to_be_visible()
-    shoot(page, "search")
-    fits(page)
+    pages.check("search")
     page.get_by_role("link", name="Ona Onaitė").click()
     expect(page.get_by_role("heading", name="Ona Onaitė", level=1)).to_be_visible()
 
@@ -155,8 +161,7 @@ def test_a_staff_members_day(page, server):
         expect(
             row.get_by_role("cell", name=lt("staff: %(name)s", name="Rasa Petraitė"))
         ).to_be_visible()
-    shoot(page, "customer")
-    fits(page)
+    pages.check("customer")
 
     # Elektrum's contract registry: a file with one bad row is refused by its line.
     page.get_by_role("link", name=lt("Utilities")).click()
@@ -174,8 +179,7 @@ def test_a_staff_members_day(page, server):
         lt("Line %(line)d: %(reason)s", line=3, reason=problem)
     )
     expect(page.get_by_role("button", name=lt("Apply this file"))).to_have_count(0)
-    shoot(page, "registry")
-    fits(page)
+    pages.check("registry")
 
     # Velžio's funnel: the registration of a minute ago.
     page.get_by_role("link", name=lt("Utilities")).click()
@@ -200,5 +204,5 @@ def test_a_staff_members_day(page, server):
     with page.expect_download() as download:
         page.get_by_role("link", name=lt("Download as CSV")).click()
     assert download.value.suggested_filename.startswith("funnel-velzio-day-")
-    shoot(page, "funnel")
-    fits(page)
+    pages.check("funnel", just_loaded=False)
+    assert not pages.tour.problems, "\n".join(pages.tour.problems)
