@@ -22,11 +22,11 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
-    "funnel_days",
     "staff_logins",
     "staff_tokens",
     "staff_roles",
     "staff",
+    "funnel_days",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",

@@ -143,6 +143,7 @@ MESSAGES = {
     ),
     "CONSOLE_WEBHOOK_REMOVED": _l("The endpoint was removed."),
     "CONSOLE_WEBHOOK_RETRIED": _l("The delivery will be tried again in a moment."),
+    "CONSOLE_FUNNEL_CHOICE": _l("Choose one of the options shown."),
     # The contract registry import (webapp/contracts.py): the CLI prints these in
     # English after "line N: ", the staff console in the reader's language.
     "REGISTRY_NO_FORMAT": _l("tenant %(slug)s has no contract format"),

@@ -54,4 +54,11 @@ def init_app(app: Flask) -> None:
         return response
 
 
-from . import customer_actions, models, registry_views, views, webhooks  # noqa: E402,F401  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    customer_actions,
+    funnel_page,
+    models,
+    registry_views,
+    views,
+    webhooks,
+)

@@ -79,12 +79,15 @@ def chart_svg(report: FunnelReport, id_prefix: str = "funnel-chart") -> Markup:
         f'<desc id="{desc_id}">{escape(describe(report))}</desc>',
         f'<rect width="{width}" height="{height}" fill="{BACKGROUND}"/>',
     ]
+    # The legend at the top right: where the latest periods are, which a
+    # narrow screen shows first (the chart scrolls sideways there).
+    swatch = width - RIGHT - 12
     for row, step in enumerate(PATH):
         y = 4 + row * LEGEND_ROW
         parts.append(
-            f'<rect x="{LEFT}" y="{y}" width="12" height="12" fill="{COLOURS[step]}"/>'
-            f'<text x="{LEFT + 18}" y="{y + 10}" font-size="12" fill="{TEXT}">'
-            f"{escape(LABELS[step])}</text>"
+            f'<rect x="{swatch}" y="{y}" width="12" height="12" fill="{COLOURS[step]}"/>'
+            f'<text x="{swatch - 6}" y="{y + 10}" font-size="12" text-anchor="end"'
+            f' fill="{TEXT}">{escape(LABELS[step])}</text>'
         )
     baseline = top + PLOT
     parts.append(
