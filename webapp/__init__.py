@@ -109,9 +109,33 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, auth, embed, factors, mailbox, main, oidc, pwa, qa_mail, registration
+    from . import (
+        account,
+        auth,
+        embed,
+        factors,
+        mailbox,
+        main,
+        oidc,
+        privacy,
+        pwa,
+        qa_mail,
+        registration,
+    )
 
-    for package in (main, auth, registration, account, factors, embed, mailbox, qa_mail, pwa, oidc):
+    for package in (
+        main,
+        auth,
+        registration,
+        account,
+        privacy,
+        factors,
+        embed,
+        mailbox,
+        qa_mail,
+        pwa,
+        oidc,
+    ):
         app.register_blueprint(package.bp)
     factors.init_app(app)
     oidc.init_app(app)

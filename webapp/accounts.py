@@ -14,11 +14,14 @@ from .extensions import db
 from .forms import legacy_email, normalize_email
 from .links import email_link
 from .models import Account, LoginSession, Tenant, Token, utcnow
-from .security import issue_token, revoke_tokens
+from .security import consume_token, find_token, issue_token, revoke_tokens, token_usable
 from .tenants import TenantSettings
 
 # The links that confirm a registration (and may carry one, see models.Token).
 REGISTRATION_LINKS = ("confirm", "activate")
+# How long a security email's "this was not me" link works (and so how long an
+# email change can be undone from the old address).
+SECURE_LINK_HOURS = 72
 
 
 # Look up
@@ -196,3 +199,81 @@ def end_login(login: LoginSession) -> None:
         .where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+
+
+def send_reset_link(tenant: Tenant, settings: TenantSettings, account: Account) -> None:
+    """Queue a password reset link to the account's address (in the caller's
+    transaction)."""
+    secret = issue_token(account, "reset", settings.reset_hours)
+    mail.queue(
+        tenant,
+        settings,
+        "reset",
+        account.email,
+        account.language,
+        account=account,
+        link=email_link(settings, "auth.reset", token=secret),
+        hours=settings.reset_hours,
+    )
+
+
+# Secure: "this was not me"
+
+
+def secure_link(
+    settings: TenantSettings, account: Account, restore_email: str | None = None
+) -> str:
+    """The "this was not me" link of a security email (auth.secure_account).
+    After an email change it carries the address to restore, and goes to that
+    old address: the reset link it ends in must not go to the new one."""
+    carried = {"email": restore_email} if restore_email else None
+    secret = issue_token(account, "secure", SECURE_LINK_HOURS, carried)
+    return email_link(settings, "auth.secure_account", token=secret)
+
+
+class AddressTaken(Exception):
+    """The address to restore has since become another account's login name."""
+
+
+def secure_link_account(tenant: Tenant, secret: str) -> Account | None:
+    """The account behind a still usable "this was not me" link, or None."""
+    token = find_token(tenant.id, ("secure",), secret)
+    return token.account if token_usable(token) else None
+
+
+def secure_account(
+    tenant: Tenant, settings: TenantSettings, secret: str, address: str | None = None
+) -> Account | None:
+    """Use a "this was not me" link (single use): restore the address it carries
+    (an email change undone), end every login on every device, end every open
+    link, and mail a password reset link to the (restored) address. None when
+    the link is used, expired or unknown; AddressTaken when the old address
+    cannot be restored (nothing is changed then)."""
+    token = find_token(tenant.id, ("secure",), secret)
+    if token is None:
+        return None
+    carried = token.registration or {}
+    if not token_usable(token) or not consume_token(token):
+        db.session.rollback()
+        return None
+    account = token.account
+    restore = carried.get("email")
+    if restore and restore != account.email:
+        holder = find_account(tenant, restore)
+        if holder is not None and holder.id != account.id:
+            db.session.rollback()
+            raise AddressTaken
+        previous, account.email = account.email, restore
+        events.emit(
+            tenant.id,
+            "account.email_changed",
+            account=account,
+            data={"previous_email": previous, "undone": True},
+            address=address,
+        )
+    revoke_tokens(account)
+    end_sessions(account)
+    send_reset_link(tenant, settings, account)
+    events.emit(tenant.id, "account_secured", account=account, address=address)
+    db.session.commit()
+    return account

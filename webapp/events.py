@@ -37,6 +37,10 @@ TYPES = {
     "factor.removed": "factor_removed",
     "oidc.consent_granted": "consent_granted",
     "oidc.consent_revoked": "consent_revoked",
+    "account.email_changed": "email_changed",
+    "account.deletion_requested": "deletion_requested",
+    "account.deletion_cancelled": "deletion_cancelled",
+    "account.deleted": "deleted",
 }
 # Audited, never sent: the audit names with no webhook type.
 AUDIT_ONLY = (
@@ -46,6 +50,9 @@ AUDIT_ONLY = (
     "confirmation_resent",
     "qa_mail_read",
     "recovery_codes_renewed",
+    "email_change_requested",  # a new address asked for, not yet confirmed
+    "sessions_ended",  # "log out everywhere else", or one other device logged out
+    "account_secured",  # "this was not me": every login and link ended
 )
 # Facts whose webhook is about an account: without one (a reset asked for an
 # unknown address) only the audit row is written. A failed login is sent either
@@ -108,4 +115,7 @@ def emit_now(tenant_id: int, type: str, **kwargs) -> None:
 def _account(account: Account | None) -> dict[str, Any] | None:
     if account is None:
         return None
+    if account.deleted_at is not None:
+        # Purged: the utility learns which account, never a personal detail.
+        return {"id": account.id, "email": None}
     return {"id": account.id, "email": account.email}

@@ -100,6 +100,15 @@ def account_key() -> str:
     return _tenant_digest(email[:320])
 
 
+def logged_in_key() -> str:
+    """key_func: the logged-in person's address, as account_key counts it, for
+    pages that ask a logged-in person for their password again."""
+    from flask_login import current_user
+
+    email = current_user.email if current_user.is_authenticated else ""
+    return _tenant_digest(email[:320])
+
+
 def contract_number_key() -> str:
     """key_func: the contract number as the form reads it (no spaces, upper case)."""
     number = (request.form.get("contract_number") or "").replace(" ", "").upper()

@@ -8,28 +8,28 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .. import events, mail
+from .. import events
 from ..accounts import (
     confirm_registration,
     end_sessions,
     find_account,
     newest_registration,
     send_confirmation,
+    send_reset_link,
 )
 from ..extensions import db
 from ..jobs import durable
-from ..links import email_link
 from ..models import Account, LoginSession, Tenant, utcnow
 from ..security import (
     consume_token,
     find_token,
     hash_password,
-    issue_token,
     revoke_tokens,
     token_usable,
     verify_password,
 )
 from ..tenants import TenantSettings
+from .stepup import mark_reauthenticated
 
 # How stale a login's last-seen time may be before a request moves it (one
 # write in five minutes per browser, not one a request).
@@ -61,6 +61,24 @@ def authenticate(
     # The login is recorded where it ends (sessions.complete_login): a further
     # step may still be needed.
     return account
+
+
+def confirm_password(
+    tenant: Tenant,
+    account: Account,
+    login: LoginSession | None,
+    password: str,
+    address: str | None = None,
+) -> bool:
+    """ "Confirm it's you": the password of the logged-in person again. A right
+    one marks the login as just proved (step-up); a wrong one is a failed
+    login for the audit log and the limits, as on the login page."""
+    if not verify_password(account, password):
+        events.emit_now(tenant.id, "login.failed", account=account, address=address)
+        return False
+    mark_reauthenticated(login)
+    db.session.commit()  # also keeps a re-hash made by verify_password
+    return True
 
 
 class Confirmation(enum.Enum):
@@ -160,17 +178,7 @@ def request_password_reset(
     if account is None:
         events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
-    secret = issue_token(account, "reset", settings.reset_hours)
-    mail.queue(
-        tenant,
-        settings,
-        "reset",
-        account.email,
-        account.language or language,
-        account=account,
-        link=email_link(settings, "auth.reset", token=secret),
-        hours=settings.reset_hours,
-    )
+    send_reset_link(tenant, settings, account)
     events.emit(
         tenant.id, "password.reset_requested", account=account, address=address, email=email
     )

@@ -1,0 +1,128 @@
+"""'Download my data': everything we hold about the person, as JSON and as a
+readable page. No secret goes in: no password hash, no link secret or digest,
+no session id, no email bodies (they hold links).
+
+What the audit log keeps is included as stored (GDPR gives the person the
+right to see it): the event, when, who acted and the network (IPv4 /24, IPv6
+/48; never the full address, which is not kept). Left out: the keyed digest of
+an address and the request id, which are our internal cross-references and
+say nothing about the person beyond the rows they are on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Account, AuditEvent, LoginSession, OutboxMessage, Tenant, utcnow
+from .devices import describe
+
+# The audit events that record a change of the invoice, SMS or phone choices.
+PREFERENCE_EVENTS = ("preferences_changed", "details_changed")
+
+
+def connected_apps(account: Account) -> list[dict[str, Any]]:
+    """HOOK for the OpenID Connect work: the apps the person has allowed to use
+    their login (client name, scopes, when granted). Returns [] until the
+    consents table exists; the lead wires it on merge."""
+    return []
+
+
+def factor_names(account: Account) -> list[dict[str, Any]]:
+    """HOOK for the second-factor work: the names and kinds of the account's
+    passkeys and authenticator apps (never a key or a recovery code).
+    Returns [] until the factors table exists; the lead wires it on merge."""
+    return []
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def collect(tenant: Tenant, account: Account) -> dict[str, Any]:
+    """The export, as plain JSON-ready data."""
+    audit = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.tenant_id == tenant.id, AuditEvent.account_id == account.id)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )
+    logins = db.session.scalars(
+        select(LoginSession)
+        .where(LoginSession.tenant_id == tenant.id, LoginSession.account_id == account.id)
+        .order_by(LoginSession.authenticated_at, LoginSession.id)
+    )
+    emails = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.tenant_id == tenant.id, OutboxMessage.recipient == account.email)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
+    return {
+        "exported_at": _time(utcnow()),
+        "utility": {"name": tenant.name, "slug": tenant.slug},
+        "account": {
+            "email": account.email,
+            "first_name": account.first_name,
+            "last_name": account.last_name,
+            "company_code": account.company_code,
+            "is_customer": account.is_customer,
+            "contract_number": account.contract_number,
+            "phone": account.phone,
+            "language": account.language,
+            "created_at": _time(account.created_at),
+            "email_confirmed_at": _time(account.email_confirmed_at),
+            "password_changed_at": _time(account.password_changed_at),
+            "deletion_due_at": _time(account.deletion_due_at),
+        },
+        "consents": {
+            "terms": {
+                "version": account.terms_version,
+                "accepted_at": _time(account.terms_accepted_at),
+                "language": account.terms_language,
+            },
+            "invoices_by_email": account.invoices_by_email,
+            "sms_consent": account.sms_consent,
+        },
+        # The audit log records that a choice changed and when; the current
+        # values are under "consents" and "account".
+        "preference_history": [
+            {"event": row.event, "at": _time(row.created_at)}
+            for row in audit
+            if row.event in PREFERENCE_EVENTS
+        ],
+        "audit_events": [
+            {
+                "event": row.event,
+                "at": _time(row.created_at),
+                "actor": row.actor,
+                "network": row.network,
+            }
+            for row in audit
+        ],
+        "login_sessions": [
+            {
+                "browser": " / ".join(describe(row.user_agent)),
+                "user_agent": row.user_agent,
+                "methods": row.amr,
+                "logged_in_at": _time(row.authenticated_at),
+                "confirmed_again_at": _time(row.reauthenticated_at),
+                "last_seen_at": _time(row.last_seen_at),
+                "ended_at": _time(row.ended_at),
+            }
+            for row in logins
+        ],
+        "emails_sent": [
+            {
+                "kind": row.kind,
+                "subject": row.subject,
+                "created_at": _time(row.created_at),
+                "sent_at": _time(row.sent_at),
+            }
+            for row in emails
+        ],
+        "connected_apps": connected_apps(account),
+        "factors": factor_names(account),
+    }
