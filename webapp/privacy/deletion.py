@@ -1,11 +1,13 @@
-"""Deleting an account. The person confirms with their password; the account
-is purged after the tenant's `deletion_grace_days`, during which an emailed
-link (or the banner shown after logging in) cancels it. The purge is a durable
-job run by the worker once due (`flask worker`): it removes the personal data
-and keeps only what must be kept, anonymised: the account row as a tombstone
-(so audit rows keep their reference) and the audit rows without their network
-and email digest. It may run any number of times: a purged, cancelled or
-not yet due account is left as it is."""
+"""Deleting an account. The person confirms with their password or a passkey;
+the account is purged after the tenant's `deletion_grace_days`, during which
+an emailed link (or the banner shown after logging in) cancels it. The purge
+is a durable job run by the worker once due (`flask worker`): it removes the
+personal data (profile, password, second factors, links, logins, emails, the
+OpenID Connect consents, codes, tokens and subject) and keeps only what must
+be kept, anonymised: the account row as a tombstone (so audit rows keep their
+reference) and the audit rows without their network and email digest. It may
+run any number of times: a purged, cancelled or not yet due account is left
+as it is."""
 
 from __future__ import annotations
 
@@ -19,7 +21,19 @@ from ..auth.stepup import mark_reauthenticated
 from ..extensions import db
 from ..jobs import durable, schedule
 from ..links import email_link
-from ..models import Account, AuditEvent, LoginSession, OutboxMessage, Tenant, Token, utcnow
+from ..models import (
+    Account,
+    AuditEvent,
+    LoginSession,
+    OutboxMessage,
+    Passkey,
+    RecoveryCode,
+    Tenant,
+    Token,
+    TotpFactor,
+    utcnow,
+)
+from ..oidc.models import AuthorizationCode, Consent, OAuthToken, Subject
 from ..security import (
     consume_token,
     find_token,
@@ -40,20 +54,27 @@ def tombstone(account: Account) -> str:
     return f"deleted-{account.id}@deleted.invalid"
 
 
+def check_password(
+    tenant: Tenant, account: Account, password: str, address: str | None = None
+) -> None:
+    """The deletion's confirmation with the password; a wrong one is a failed
+    login for the audit log and the limits, as on the login page."""
+    if not verify_password(account, password):
+        events.emit_now(tenant.id, "login.failed", account=account, address=address)
+        raise DeletePasswordWrong
+
+
 def request_deletion(
     tenant: Tenant,
     settings: TenantSettings,
     account: Account,
-    password: str,
-    login=None,
+    login: LoginSession | None = None,
     address: str | None = None,
 ) -> datetime:
-    """Ask for the account's deletion with its password (which is also the
-    step-up: see auth/stepup.py); return when the purge is due. The owner is
+    """Ask for the account's deletion, once the person has confirmed it (their
+    password: check_password, or a passkey); return when the purge is due. The
+    confirmation counts as a fresh proof of the login (step-up). The owner is
     mailed a link that cancels it until then."""
-    if not verify_password(account, password):
-        events.emit_now(tenant.id, "login.failed", account=account, address=address)
-        raise DeletePasswordWrong
     mark_reauthenticated(login)
     if account.deletion_due_at is not None:
         db.session.commit()
@@ -145,8 +166,22 @@ def purge_account(tenant: Tenant, settings: TenantSettings, account_id: int) -> 
             OutboxMessage.tenant_id == tenant.id, OutboxMessage.recipient == email
         )
     )
-    db.session.execute(delete(Token).where(Token.account_id == account.id))
-    db.session.execute(delete(LoginSession).where(LoginSession.account_id == account.id))
+    # Links, logins (every cookie of the account stops working), second
+    # factors and what applications were given: deleted, not kept.
+    for model in (
+        Token,
+        OAuthToken,
+        AuthorizationCode,
+        Consent,
+        Subject,
+        LoginSession,
+        Passkey,
+        TotpFactor,
+        RecoveryCode,
+    ):
+        db.session.execute(
+            delete(model).where(model.tenant_id == tenant.id, model.account_id == account.id)
+        )
     # The audit rows stay (a security reviewer may still need them), without
     # where from and without the address's digest: failed logins made with
     # the address before it had an account included.
@@ -167,6 +202,7 @@ def purge_account(tenant: Tenant, settings: TenantSettings, account_id: int) -> 
     account.sms_consent = False
     account.terms_version = account.terms_accepted_at = account.terms_language = None
     account.password_changed_at = account.email_confirmed_at = None
+    account.webauthn_handle = None
     account.session_epoch += 1
     account.deleted_at = now
     events.emit(tenant.id, "account.deleted", account=account, actor="system")

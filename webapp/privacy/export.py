@@ -1,6 +1,7 @@
 """'Download my data': everything we hold about the person, as JSON and as a
 readable page. No secret goes in: no password hash, no link secret or digest,
-no session id, no email bodies (they hold links).
+no session id, no email bodies (they hold links), nothing of a second factor
+but its name, kind and dates (no key, public key, secret or code digest).
 
 What the audit log keeps is included as stored (GDPR gives the person the
 right to see it): the event, when, who acted and the network (IPv4 /24, IPv6
@@ -16,25 +17,92 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Account, AuditEvent, LoginSession, OutboxMessage, Tenant, utcnow
+from ..models import (
+    Account,
+    AuditEvent,
+    LoginSession,
+    OutboxMessage,
+    Passkey,
+    RecoveryCode,
+    Tenant,
+    TotpFactor,
+    utcnow,
+)
+from ..oidc.models import Consent
 from .devices import describe
 
 # The audit events that record a change of the invoice, SMS or phone choices.
 PREFERENCE_EVENTS = ("preferences_changed", "details_changed")
 
 
-def connected_apps(account: Account) -> list[dict[str, Any]]:
-    """HOOK for the OpenID Connect work: the apps the person has allowed to use
-    their login (client name, scopes, when granted). Returns [] until the
-    consents table exists; the lead wires it on merge."""
-    return []
+def connected_apps(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
+    """The applications the person allowed to log them in (OpenID Connect
+    consents): the client's name, the scopes, when granted."""
+    consents = db.session.scalars(
+        select(Consent)
+        .where(Consent.tenant_id == tenant.id, Consent.account_id == account.id)
+        .order_by(Consent.granted_at, Consent.id)
+    )
+    return [
+        {
+            "name": consent.client.name,
+            "scopes": list(consent.scopes),
+            "granted_at": _time(consent.granted_at),
+        }
+        for consent in consents
+    ]
 
 
-def factor_names(account: Account) -> list[dict[str, Any]]:
-    """HOOK for the second-factor work: the names and kinds of the account's
-    passkeys and authenticator apps (never a key or a recovery code).
-    Returns [] until the factors table exists; the lead wires it on merge."""
-    return []
+def factors(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
+    """The second factors by name and kind, with their dates: never a
+    credential id, a public key, a sealed secret or a code's digest."""
+    listed: list[dict[str, Any]] = [
+        {
+            "kind": "passkey",
+            "name": passkey.name,
+            "created_at": _time(passkey.created_at),
+            "last_used_at": _time(passkey.last_used_at),
+        }
+        for passkey in db.session.scalars(
+            select(Passkey)
+            .where(Passkey.tenant_id == tenant.id, Passkey.account_id == account.id)
+            .order_by(Passkey.created_at, Passkey.id)
+        )
+    ]
+    apps = db.session.scalars(
+        select(TotpFactor)
+        .where(TotpFactor.tenant_id == tenant.id, TotpFactor.account_id == account.id)
+        .where(TotpFactor.confirmed_at.is_not(None))
+        .order_by(TotpFactor.created_at, TotpFactor.id)
+    )
+    listed += [
+        {
+            "kind": "authenticator_app",
+            "name": None,
+            "created_at": _time(app.confirmed_at),
+            "last_used_at": _time(app.last_used_at),
+        }
+        for app in apps
+    ]
+    codes = list(
+        db.session.scalars(
+            select(RecoveryCode)
+            .where(RecoveryCode.tenant_id == tenant.id, RecoveryCode.account_id == account.id)
+            .order_by(RecoveryCode.created_at, RecoveryCode.id)
+        )
+    )
+    if codes:
+        used = [code.used_at for code in codes if code.used_at is not None]
+        listed.append(
+            {
+                "kind": "recovery_codes",
+                "name": None,
+                "created_at": _time(codes[0].created_at),
+                "last_used_at": _time(max(used)) if used else None,
+                "unused": sum(1 for code in codes if code.used_at is None),
+            }
+        )
+    return listed
 
 
 def _time(value: datetime | None) -> str | None:
@@ -43,6 +111,7 @@ def _time(value: datetime | None) -> str | None:
 
 def collect(tenant: Tenant, account: Account) -> dict[str, Any]:
     """The export, as plain JSON-ready data."""
+    assert account.tenant_id == tenant.id
     audit = list(
         db.session.scalars(
             select(AuditEvent)
@@ -123,6 +192,6 @@ def collect(tenant: Tenant, account: Account) -> dict[str, Any]:
             }
             for row in emails
         ],
-        "connected_apps": connected_apps(account),
-        "factors": factor_names(account),
+        "connected_apps": connected_apps(tenant, account),
+        "factors": factors(tenant, account),
     }

@@ -12,7 +12,10 @@ from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, renew_session
 from ..auth.stepup import recent_login_required
 from ..extensions import limiter
-from ..htmx import render
+from ..factors.flows import PasskeyRefused, authentication_options, check_passkey, passkeys_of
+from ..factors.forms import ButtonForm, PasskeyForm
+from ..factors.views import _challenge, _options, _refused
+from ..htmx import hx_redirect, render, wants_fragment
 from ..jobs import later
 from ..limits import account_key, client_address, failed, logged_in_key, refunded_unless, setting
 from ..messages import message
@@ -22,12 +25,16 @@ from .deletion import (
     cancel_deletion,
     cancel_deletion_by_link,
     cancel_link_account,
+    check_password,
     request_deletion,
 )
 from .devices import devices, end_other_session, end_other_sessions
 from .email_change import confirm_email_change, email_change_page, request_email_change
 from .export import collect
 from .forms import ChangeEmailForm, DeleteAccountForm
+
+# The WebAuthn challenge's purpose (factors/views.py keeps one per browser).
+DELETE_CHALLENGE = "delete"
 
 
 def _me():
@@ -37,7 +44,10 @@ def _me():
 @bp.get("/")
 @login_required
 def home():
-    """Sessions and devices, the email address, the download and deletion."""
+    """The "Security and privacy" page: sessions and devices, the email
+    address, the ways to log in, connected apps, the download and deletion.
+    `devices`, `account` and `form` (a CSRF-only form for the buttons) are
+    what the sessions and email partials read."""
     return render(
         "privacy/home.html",
         account=current_user,
@@ -146,26 +156,63 @@ def download_page():
 )
 @refunded_unless(failed, "delete-account")
 @login_required
+@recent_login_required
 def delete():
-    """What deleting the account means, confirmed with the password (which is
-    this action's step-up: see auth/stepup.py)."""
+    """What deleting the account means, confirmed with the password (or, with
+    JavaScript, a passkey: delete_passkey)."""
     form = DeleteAccountForm()
     if form.validate_on_submit():
+        account = _me()
         try:
-            due = request_deletion(
-                g.tenant,
-                g.settings,
-                _me(),
-                form.password.data,
-                current_login(),
-                client_address(),
-            )
+            check_password(g.tenant, account, form.password.data, client_address())
         except DeletePasswordWrong:
             form.password.errors.append(message("DELETE_PASSWORD_WRONG"))
         else:
-            flash(message("DELETION_REQUESTED", date=format_date(due, "long")), "info")
-            return redirect(url_for(".home"), 303)
-    return render("privacy/delete.html", 422 if form.errors else 200, form=form)
+            return _deletion_requested(account)
+    return render(
+        "privacy/delete.html",
+        422 if form.errors else 200,
+        form=form,
+        has_passkey=bool(passkeys_of(current_user)),
+    )
+
+
+def _deletion_requested(account):
+    due = request_deletion(g.tenant, g.settings, account, current_login(), client_address())
+    flash(message("DELETION_REQUESTED", date=format_date(due, "long")), "info")
+    location = url_for(".home")
+    return hx_redirect(location) if wants_fragment() else redirect(location, 303)
+
+
+@bp.post("/delete/passkey/options")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+@login_required
+@recent_login_required
+def delete_passkey_options():
+    """Options for confirming the deletion with one of the account's passkeys (JSON)."""
+    if not ButtonForm().validate_on_submit():
+        return _refused()
+    options = authentication_options(g.settings, _me())
+    return _options(DELETE_CHALLENGE, options, current_user.id)
+
+
+@bp.post("/delete/passkey")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+@login_required
+@recent_login_required
+def delete_passkey():
+    """The deletion confirmed with a passkey (static/js/passkeys.js follows
+    the HX-Redirect)."""
+    form = PasskeyForm()
+    challenge = _challenge(DELETE_CHALLENGE, current_user.id)
+    if not form.validate_on_submit() or challenge is None:
+        return _refused()
+    account = _me()
+    try:
+        check_passkey(g.tenant, g.settings, form.credential.data, challenge, account=account)
+    except PasskeyRefused:
+        return _refused()
+    return _deletion_requested(account)
 
 
 @bp.post("/delete/cancel")
