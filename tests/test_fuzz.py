@@ -171,6 +171,8 @@ def endpoints() -> list[str]:
         for link in ("activate", "reset"):
             names += [f"GET /{t}/{link}/<token>", f"POST /{t}/{link}/<token>"]
         names += [f"POST /{t}/account/preferences", f"POST /{t}/account/password"]
+        names.append(f"POST /{t}/account/privacy/delete")
+        names += [f"{m} /{t}/account/privacy/delete/cancel/<token>" for m in ("GET", "POST")]
         names.append(f"POST /{t}/<any> without CSRF")
     return names
 
@@ -339,6 +341,23 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/oidc/logout",
         "/<tenant>/oidc/logout/confirm",
         "/<tenant>/account/apps/<int:consent_id>/revoke",
+        # Security and privacy (webapp/privacy). Deleting the account and its
+        # cancel link are fuzzed below; the passkey answers are
+        # tests/test_privacy_deletion.py's, the banner's button takes no input
+        # (the CSRF test).
+        "/<tenant>/account/privacy/delete",
+        "/<tenant>/account/privacy/delete/passkey/options",
+        "/<tenant>/account/privacy/delete/passkey",
+        "/<tenant>/account/privacy/delete/cancel",
+        "/<tenant>/account/privacy/delete/cancel/<token>",
+        # Step-up, "this was not me", sessions and the email change: branch
+        # privacy-a fuzzes them (listed here so that this branch's check holds).
+        "/<tenant>/confirm-it-is-you",
+        "/<tenant>/secure/<token>",
+        "/<tenant>/account/privacy/sessions/others",
+        "/<tenant>/account/privacy/sessions/<int:login_id>/end",
+        "/<tenant>/account/privacy/email",
+        "/<tenant>/account/privacy/email/confirm/<token>",
     }
 
 
@@ -682,6 +701,67 @@ def test_change_password(client, app, backend, slug):
     run()
 
 
+@pytest.mark.parametrize("slug", TENANTS)
+def test_delete_account(client, app, backend, slug):
+    """A wrong, missing or odd password deletes nothing (and says so)."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    path = f"/{slug}/account/privacy/delete"
+    token = csrf(client, path)
+
+    @FUZZ
+    @given(data=st.data(), htmx=st.booleans())
+    def run(data, htmx):
+        form = data.draw(mutated({"password": PASSWORD[slug] + "x"}, ("password",)))
+        before = counts(app)
+        response = client.post(
+            path,
+            data={"csrf_token": token, **form},
+            headers={"HX-Request": "true"} if htmx else {},
+        )
+        check(response, form)
+        assert response.status_code in (413, 422)
+        assert stored_account(app, slug, email).deletion_due_at is None
+        assert counts(app) == before
+        note(backend, f"POST {path}", response.status_code)
+
+    run()
+
+
+@pytest.mark.parametrize("slug", TENANTS)
+def test_deletion_cancel_link(client, app, backend, slug):
+    """Only the emailed secret opens the cancel page; a made-up one cancels nothing."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    path = f"/{slug}/account/privacy/delete"
+    client.post(path, data={"csrf_token": csrf(client, path), "password": PASSWORD[slug]})
+    assert stored_account(app, slug, email).deletion_due_at is not None
+    real = new_token(app, slug, email, "delete_cancel")
+    visitor = fresh_client(app)
+    token = csrf(visitor, f"/{slug}/account/privacy/delete/cancel/{real}")
+
+    @FUZZ
+    @given(fake=tokens, data=st.data())
+    def run(fake, data):
+        target = f"/{slug}/account/privacy/delete/cancel/{quote(fake, safe='')}"
+        opened = visitor.get(target)
+        check(opened)
+        assert opened.status_code in (308, 404, 410)
+        note(backend, f"GET /{slug}/account/privacy/delete/cancel/<token>", opened.status_code)
+        form = data.draw(
+            st.dictionaries(unknown_key.filter(lambda key: key != "csrf_token"), value, max_size=2)
+        )
+        response = visitor.post(target, data={"csrf_token": token, **form})
+        check(response, form, unrouted_ok=True)
+        assert response.status_code in (308, 404, 410, 413)
+        assert stored_account(app, slug, email).deletion_due_at is not None
+        note(backend, f"POST /{slug}/account/privacy/delete/cancel/<token>", response.status_code)
+
+    run()
+
+
 # ---------------------------------------------------------------- CSRF
 
 
@@ -704,6 +784,9 @@ def test_posts_without_a_valid_csrf_token_are_refused(client, app, backend, slug
         f"/{slug}/reset/{new_token(app, slug, email, 'reset')}",
         f"/{slug}/account/preferences",
         f"/{slug}/account/password",
+        f"/{slug}/account/privacy/delete",
+        f"/{slug}/account/privacy/delete/cancel",
+        f"/{slug}/account/privacy/delete/cancel/{new_token(app, slug, email, 'delete_cancel')}",
     ]
 
     @FUZZ
