@@ -30,7 +30,7 @@ from .deletion import (
 )
 from .devices import devices, end_other_session, end_other_sessions
 from .email_change import confirm_email_change, email_change_page, request_email_change
-from .export import collect
+from .export import EVENT_LABELS, collect
 from .forms import ChangeEmailForm, DeleteAccountForm
 
 # The WebAuthn challenge's purpose (factors/views.py keeps one per browser).
@@ -141,7 +141,8 @@ def download_json():
 @recent_login_required
 def download_page():
     """The same data as a page to read (and print)."""
-    response = render("privacy/export.html", data=collect(g.tenant, current_user))
+    data = collect(g.tenant, current_user)
+    response = render("privacy/export.html", data=data, labels=EVENT_LABELS)
     response.headers["Cache-Control"] = "no-store"
     return response
 
