@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .pages import PASSWORD, Ui, unique_email
+from .pages import PASSWORD, Ui
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +48,7 @@ def authenticator(page):
 
 def registered(ui: Ui) -> str:
     """Ona at Velžio: registered, confirmed, logged in with her password."""
-    email = unique_email("passkey")
-    ui.open("/register")
-    ui.fill_residential(email)
-    ui.submit()
-    ui.open_link(email, "confirm", "/confirm/")
-    ui.confirm_email()
-    ui.log_in(email, PASSWORD)
-    ui.expect_account_page()
-    return email
+    return ui.register_residential("passkey")
 
 
 def add_passkey(ui: Ui):

@@ -20,7 +20,7 @@ from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import Account, Job, utcnow
 
-from .pages import PASSWORD, Ui, label, mailbox, unique_email
+from .pages import PASSWORD, Ui, label, mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -30,17 +30,6 @@ SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"privacy-{name}.png", full_page=True)
-
-
-def register_and_log_in(ui: Ui, email: str) -> None:
-    ui.open("/register")
-    ui.fill_residential(email)
-    ui.submit()
-    ui.expect_sent(email)
-    ui.open_link(email, "confirm", "/confirm/")
-    ui.confirm_email()
-    ui.log_in(email, PASSWORD)
-    ui.expect_account_page()
 
 
 def ask_deletion(ui: Ui) -> None:
@@ -55,8 +44,7 @@ def ask_deletion(ui: Ui) -> None:
 
 def test_download_my_data_and_delete_the_account(page, live_server):
     ui = Ui(page, live_server, "velzio", "lt")
-    email = unique_email("privacy")
-    register_and_log_in(ui, email)
+    email = ui.register_residential("privacy")
 
     page.get_by_role("link", name=ui.t("Security and privacy")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(ui.t("Security and privacy"))

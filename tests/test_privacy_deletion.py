@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from support.apps import tenant
-from support.authenticator import SoftAuthenticator, ask
+from support.authenticator import SoftAuthenticator, ask, enrol
 from support.clock import Clock
 from support.factors import add_authenticator
 from support.forms import csrf_from, submit
@@ -174,13 +174,7 @@ def test_cancel_by_the_banner_button(client, app, ona):
 
 def test_a_passkey_confirms_the_deletion(client, app, ona):
     key = SoftAuthenticator()
-    enrolled = ask(
-        client,
-        "/velzio/account/security",
-        "/velzio/account/security/passkeys/options",
-        "/velzio/account/security/passkeys",
-        key.create,
-    )
+    enrolled = enrol(client, "velzio", key)
     assert enrolled.headers["HX-Redirect"] == "/velzio/account/security"
     html = client.get(page("velzio", "delete")).get_data(as_text=True)
     assert 'data-options="/velzio/account/privacy/delete/passkey/options"' in html

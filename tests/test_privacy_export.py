@@ -10,7 +10,7 @@ import base64
 import pytest
 from sqlalchemy import select
 from support.apps import tenant
-from support.authenticator import SoftAuthenticator, ask
+from support.authenticator import SoftAuthenticator, enrol
 from support.factors import add_authenticator, phone_of
 from support.forms import submit
 from support.oidc import add_client
@@ -38,14 +38,7 @@ def ona(client, app):
 def with_everything(client, app, person) -> None:
     """Ona's passkey (renamed), her authenticator app with recovery codes,
     and an application she allowed to log her in."""
-    key = SoftAuthenticator()
-    ask(
-        client,
-        "/velzio/account/security",
-        "/velzio/account/security/passkeys/options",
-        "/velzio/account/security/passkeys",
-        key.create,
-    )
+    enrol(client, "velzio", SoftAuthenticator())
     with app.app_context():
         passkey_id = db.session.scalar(select(Passkey.id))
     renamed = submit(

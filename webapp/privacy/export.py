@@ -66,11 +66,7 @@ EVENT_LABELS = {
 def connected_apps(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
     """The applications the person allowed to log them in (OpenID Connect
     consents): the client's name, the scopes, when granted."""
-    consents = db.session.scalars(
-        select(Consent)
-        .where(Consent.tenant_id == tenant.id, Consent.account_id == account.id)
-        .order_by(Consent.granted_at, Consent.id)
-    )
+    consents = _rows(Consent, tenant, account, Consent.granted_at)
     return [
         {
             "name": consent.client.name,
@@ -91,18 +87,9 @@ def factors(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
             "created_at": _time(passkey.created_at),
             "last_used_at": _time(passkey.last_used_at),
         }
-        for passkey in db.session.scalars(
-            select(Passkey)
-            .where(Passkey.tenant_id == tenant.id, Passkey.account_id == account.id)
-            .order_by(Passkey.created_at, Passkey.id)
-        )
+        for passkey in _rows(Passkey, tenant, account, Passkey.created_at)
     ]
-    apps = db.session.scalars(
-        select(TotpFactor)
-        .where(TotpFactor.tenant_id == tenant.id, TotpFactor.account_id == account.id)
-        .where(TotpFactor.confirmed_at.is_not(None))
-        .order_by(TotpFactor.created_at, TotpFactor.id)
-    )
+    apps = _rows(TotpFactor, tenant, account, TotpFactor.created_at)
     listed += [
         {
             "kind": "authenticator_app",
@@ -111,14 +98,9 @@ def factors(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
             "last_used_at": _time(app.last_used_at),
         }
         for app in apps
+        if app.confirmed_at is not None  # one being set up is not a way to log in yet
     ]
-    codes = list(
-        db.session.scalars(
-            select(RecoveryCode)
-            .where(RecoveryCode.tenant_id == tenant.id, RecoveryCode.account_id == account.id)
-            .order_by(RecoveryCode.created_at, RecoveryCode.id)
-        )
-    )
+    codes = _rows(RecoveryCode, tenant, account, RecoveryCode.created_at)
     if codes:
         used = [code.used_at for code in codes if code.used_at is not None]
         listed.append(
@@ -133,6 +115,17 @@ def factors(tenant: Tenant, account: Account) -> list[dict[str, Any]]:
     return listed
 
 
+def _rows(model, tenant: Tenant, account: Account, when) -> list:
+    """The account's rows of `model` at `tenant`, oldest first."""
+    return list(
+        db.session.scalars(
+            select(model)
+            .where(model.tenant_id == tenant.id, model.account_id == account.id)
+            .order_by(when, model.id)
+        )
+    )
+
+
 def _time(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
@@ -140,18 +133,8 @@ def _time(value: datetime | None) -> str | None:
 def collect(tenant: Tenant, account: Account) -> dict[str, Any]:
     """The export, as plain JSON-ready data."""
     assert account.tenant_id == tenant.id
-    audit = list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.tenant_id == tenant.id, AuditEvent.account_id == account.id)
-            .order_by(AuditEvent.created_at, AuditEvent.id)
-        )
-    )
-    logins = db.session.scalars(
-        select(LoginSession)
-        .where(LoginSession.tenant_id == tenant.id, LoginSession.account_id == account.id)
-        .order_by(LoginSession.authenticated_at, LoginSession.id)
-    )
+    audit = _rows(AuditEvent, tenant, account, AuditEvent.created_at)
+    logins = _rows(LoginSession, tenant, account, LoginSession.authenticated_at)
     emails = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.tenant_id == tenant.id, OutboxMessage.recipient == account.email)
