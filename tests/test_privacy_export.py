@@ -20,6 +20,7 @@ from support.texts import gettext_in
 
 from webapp.extensions import db
 from webapp.models import Account, LoginSession, Passkey, RecoveryCode, Token, TotpFactor
+from webapp.oidc.claims import subject
 from webapp.oidc.flows import grant_consent
 from webapp.oidc.models import Client
 
@@ -35,9 +36,9 @@ def ona(client, app):
     return person
 
 
-def with_everything(client, app, person) -> None:
+def with_everything(client, app, person) -> str:
     """Ona's passkey (renamed), her authenticator app with recovery codes,
-    and an application she allowed to log her in."""
+    and an application she allowed to log her in; returns her `sub` there."""
     enrol(client, "velzio", SoftAuthenticator())
     with app.app_context():
         passkey_id = db.session.scalar(select(Passkey.id))
@@ -54,10 +55,11 @@ def with_everything(client, app, person) -> None:
         account = db.session.scalar(select(Account).where(Account.id == person.account().id))
         portal = db.session.scalar(select(Client).where(Client.client_id == client_id))
         grant_consent(tenant("velzio"), account, portal, "openid email")
+        return subject(account)  # what the app knows her by
 
 
 def test_the_download_is_a_json_attachment_with_everything(client, app, ona):
-    with_everything(client, app, ona)
+    sub = with_everything(client, app, ona)
     response, data = download(client, "velzio")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -80,6 +82,7 @@ def test_the_download_is_a_json_attachment_with_everything(client, app, ona):
     (connected,) = data["connected_apps"]
     assert connected["name"] == APP_NAME
     assert connected["scopes"] == ["email", "openid"] and connected["granted_at"]
+    assert data["app_subject"] == sub
 
     events = [row["event"] for row in data["audit_events"]]
     assert {"registered", "confirmed", "login_succeeded", "factor_added"} <= set(events)

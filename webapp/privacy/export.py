@@ -29,7 +29,7 @@ from ..models import (
     TotpFactor,
     utcnow,
 )
-from ..oidc.models import Consent
+from ..oidc.models import Consent, Subject
 from .devices import describe
 
 # The audit events that record a change of the invoice, SMS or phone choices.
@@ -204,5 +204,11 @@ def collect(tenant: Tenant, account: Account) -> dict[str, Any]:
             for row in emails
         ],
         "connected_apps": connected_apps(tenant, account),
+        # The identifier connected apps know the person by (OpenID Connect `sub`).
+        "app_subject": db.session.scalar(
+            select(Subject.subject).where(
+                Subject.tenant_id == tenant.id, Subject.account_id == account.id
+            )
+        ),
         "factors": factors(tenant, account),
     }
