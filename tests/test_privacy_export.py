@@ -123,14 +123,14 @@ def test_the_download_holds_no_secret(client, app, ona):
 
 
 def test_the_page_to_read_shows_the_same(client, app, ona):
-    with_everything(client, app, ona)
+    sub = with_everything(client, app, ona)
     response = client.get(page("velzio", "download"), headers={"Accept-Language": "lt"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     for text in ("My data", "Ways to log in", "Connected apps", "Security log", "Passkey"):
         assert gettext_in(app, text) in html
-    assert PASSKEY_NAME in html and APP_NAME in html and ona.email in html
+    assert PASSKEY_NAME in html and APP_NAME in html and ona.email in html and sub in html
 
 
 def test_nothing_of_another_utility(client, app, ona):
