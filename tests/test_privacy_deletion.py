@@ -126,6 +126,8 @@ def test_asking_mails_a_cancel_link_and_shows_the_banner(client, app, ona, clock
                 AuditEvent.account_id == account.id, AuditEvent.event == "deletion_requested"
             )
         )
+    said = client.get(page("velzio")).get_data(as_text=True)
+    assert expected(app, "DELETION_REQUESTED") in said
     # The banner, on every page while the deletion waits; the form is gone.
     for path in ("/velzio/account/", page("velzio")):
         html = client.get(path).get_data(as_text=True)

@@ -103,8 +103,9 @@ MESSAGES = {
     "SESSIONS_ENDED": _l("You have been logged out on every other device."),
     "SESSION_ENDED": _l("That device has been logged out."),
     "DELETE_PASSWORD_WRONG": _l("The password is not correct: your account was not deleted."),
+    # The banner above it says when (templates/privacy/_deletion_banner.html).
     "DELETION_REQUESTED": _l(
-        "Your account will be deleted on %(date)s. Until then you can cancel the deletion."
+        "We have emailed you a link that cancels the deletion, in case you change your mind."
     ),
     "DELETION_CANCELLED": _l("The deletion is cancelled: your account stays."),
 }

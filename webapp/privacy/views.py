@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from flask import Response, abort, flash, g, redirect, session, url_for
-from flask_babel import format_date
 from flask_login import current_user, login_required
 
 from ..auth.forms import LinkForm
@@ -179,8 +178,8 @@ def delete():
 
 
 def _deletion_requested(account):
-    due = request_deletion(g.tenant, g.settings, account, current_login(), client_address())
-    flash(message("DELETION_REQUESTED", date=format_date(due, "long")), "info")
+    request_deletion(g.tenant, g.settings, account, current_login(), client_address())
+    flash(message("DELETION_REQUESTED"), "info")
     location = url_for(".home")
     return hx_redirect(location) if wants_fragment() else redirect(location, 303)
 
