@@ -20,45 +20,9 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path("/work/wt/factors-shots")
 
 
-@pytest.fixture(scope="module")
-def local_server(live_server_factory):
-    return live_server_factory(public_host="localhost")
-
-
-@pytest.fixture
-def authenticator(page):
-    """A platform authenticator that verifies the person; (CDP session, its id)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, added["authenticatorId"]
-
-
 def registered(ui: Ui) -> str:
     """Ona at Velžio: registered, confirmed, logged in with her password."""
     return ui.register_residential("passkey")
-
-
-def add_passkey(ui: Ui):
-    page = ui.page
-    page.get_by_role("link", name=ui.t("Passkeys and authenticator app")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(ui.t("Login and security"))
-    with page.expect_navigation():
-        page.get_by_role("button", name=ui.t("Add a passkey")).click()
-    expect(page.get_by_role("status")).to_contain_text(ui.t("The passkey was added."))
-    expect(page.get_by_text(re.compile(r"^Slaptaraktis \d{4}-\d\d-\d\d$"))).to_be_visible()
 
 
 def log_out(ui: Ui):
@@ -85,7 +49,7 @@ def test_enrol_log_in_without_password_and_as_second_step(
 ):
     ui = Ui(page, local_server, "velzio", "lt")
     email = registered(ui)
-    add_passkey(ui)
+    ui.add_passkey()
     page.screenshot(path=output / "passkeys-security.png", full_page=True)
 
     # The email field's autofill offers the passkey (conditional mediation):
@@ -125,7 +89,7 @@ def test_a_removed_passkey_and_a_cloned_one_are_refused(page, local_server, auth
     cdp, authenticator_id = authenticator
     ui = Ui(page, local_server, "velzio", "lt")
     registered(ui)
-    add_passkey(ui)
+    ui.add_passkey()
     [credential] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})[
         "credentials"
     ]
@@ -150,7 +114,7 @@ def test_a_removed_passkey_and_a_cloned_one_are_refused(page, local_server, auth
 def test_removing_a_passkey(page, local_server, authenticator):
     ui = Ui(page, local_server, "velzio", "lt")
     registered(ui)
-    add_passkey(ui)
+    ui.add_passkey()
     with page.expect_navigation():
         page.get_by_role("button", name=re.compile("^" + ui.t("Remove"))).click()
     expect(page.get_by_role("status")).to_contain_text(ui.t("The passkey was removed."))

@@ -25,6 +25,9 @@ from .pages import PASSWORD, Ui, label, mailbox
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+DELETION_REQUESTED = (
+    "We have emailed you a link that cancels the deletion, in case you change your mind."
+)
 
 
 def shot(page, name: str) -> None:
@@ -111,3 +114,15 @@ def test_download_my_data_and_delete_the_account(page, live_server):
     ui.log_in(email, PASSWORD, status=422)
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     shot(page, "after-purge-login")
+
+
+def test_delete_the_account_with_a_passkey(page, local_server, authenticator):
+    """With JavaScript and a passkey, the passkey confirms instead of the password."""
+    ui = Ui(page, local_server, "velzio", "lt")
+    ui.register_residential("privacy-passkey")
+    ui.add_passkey()
+    ui.open("/account/privacy/delete")
+    with page.expect_navigation(url=re.compile(r"/velzio/account/privacy/$")):
+        page.get_by_role("button", name=ui.t("Delete my account with a passkey")).click()
+    expect(page.get_by_role("button", name=ui.t("Cancel the deletion"))).to_be_visible()
+    expect(page.get_by_text(ui.t(DELETION_REQUESTED))).to_be_visible()
