@@ -173,11 +173,12 @@ def delete():
         "privacy/delete.html",
         422 if form.errors else 200,
         form=form,
-        has_passkey=bool(passkeys_of(current_user)),
+        has_passkey=bool(passkeys_of(_me())),
     )
 
 
 def _deletion_requested(account):
+    """Once the password or passkey has confirmed it: ask, say so, go home."""
     request_deletion(g.tenant, g.settings, account, current_login(), client_address())
     flash(message("DELETION_REQUESTED"), "info")
     location = url_for(".home")
