@@ -97,36 +97,6 @@ def live_server(live_server_factory) -> LiveServer:
     return live_server_factory()
 
 
-@pytest.fixture(scope="module")
-def local_server(live_server_factory) -> LiveServer:
-    """The app reached at http://localhost:PORT, where passkeys work (a
-    WebAuthn relying party id cannot be an IP address); one per module."""
-    return live_server_factory(public_host="localhost")
-
-
-@pytest.fixture
-def authenticator(page):
-    """Chromium's virtual platform authenticator (CDP WebAuthn domain: CTAP2,
-    internal, resident keys), which verifies the person and answers as if
-    touched; (CDP session, its id)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, added["authenticatorId"]
-
-
 class Inbox:
     """aiosmtpd handler: every message received, parsed, in arrival order."""
 

@@ -221,17 +221,6 @@ class Ui:
         self.expect_account_page()
         return email
 
-    def add_passkey(self):
-        """From the account page: add a passkey on the security page (a
-        virtual authenticator answers, see conftest.authenticator)."""
-        page = self.page
-        page.get_by_role("link", name=self.t("Passkeys and authenticator app")).click()
-        expect(page.get_by_role("heading", level=1)).to_have_text(self.t("Login and security"))
-        with page.expect_navigation():
-            page.get_by_role("button", name=self.t("Add a passkey")).click()
-        expect(page.get_by_role("status")).to_contain_text(self.t("The passkey was added."))
-        expect(page.get_by_text(re.compile(r"^Slaptaraktis \d{4}-\d\d-\d\d$"))).to_be_visible()
-
     def expect_account_page(self):
         expect(self.page).to_have_url(re.compile(rf"/{self.tenant}/account/?$"))
         expect(self.page.get_by_role("heading", level=1)).to_have_text(self.t("My account"))
