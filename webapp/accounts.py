@@ -4,6 +4,7 @@ send and use its confirmation, end its sessions. `registration`, `auth` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -235,10 +236,22 @@ class AddressTaken(Exception):
     """The address to restore has since become another account's login name."""
 
 
-def secure_link_account(tenant: Tenant, secret: str) -> Account | None:
-    """The account behind a still usable "this was not me" link, or None."""
+@dataclass(frozen=True)
+class SecureLink:
+    """What a still usable "this was not me" link would do: secure `account`,
+    and give it back `restore_email` (its address before an email change)."""
+
+    account: Account
+    restore_email: str | None
+
+
+def secure_link_account(tenant: Tenant, secret: str) -> SecureLink | None:
+    """What a still usable "this was not me" link would do, or None."""
     token = find_token(tenant.id, ("secure",), secret)
-    return token.account if token_usable(token) else None
+    if not token_usable(token):
+        return None
+    restore = (token.registration or {}).get("email")
+    return SecureLink(token.account, restore if restore != token.account.email else None)
 
 
 def secure_account(

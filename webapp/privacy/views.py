@@ -8,6 +8,7 @@ from flask import Response, abort, flash, g, redirect, session, url_for
 from flask_babel import format_date
 from flask_login import current_user, login_required
 
+from ..accounts import SECURE_LINK_HOURS
 from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, renew_session
 from ..auth.stepup import recent_login_required
@@ -87,7 +88,13 @@ def change_email():
             later(request_email_change, current_user.id, form.email.data, client_address())
             flash(message("EMAIL_CHANGE_SENT", email=form.email.data), "success")
             return redirect(url_for(".home"), 303)
-    return render("privacy/email.html", 422 if form.errors else 200, form=form)
+    return render(
+        "privacy/email.html",
+        422 if form.errors else 200,
+        form=form,
+        account=current_user,
+        undo_hours=SECURE_LINK_HOURS,
+    )
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
@@ -146,6 +153,7 @@ def download_page():
 )
 @refunded_unless(failed, "delete-account")
 @login_required
+@recent_login_required
 def delete():
     """What deleting the account means, confirmed with the password (which is
     this action's step-up: see auth/stepup.py)."""
