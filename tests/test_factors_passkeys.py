@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from support.authenticator import SoftAuthenticator, ask
+from support.authenticator import SoftAuthenticator, ask, enrol
 from support.factors import STEP_PATH, press, waits_for_step
 from support.forms import submit
 from support.mail import outbox
@@ -16,16 +16,6 @@ from support.texts import expected, gettext_in
 
 from webapp.extensions import db
 from webapp.models import Account, LoginSession, Passkey
-
-
-def enrol(client, slug: str, key: SoftAuthenticator):
-    return ask(
-        client,
-        f"/{slug}/account/security",
-        f"/{slug}/account/security/passkeys/options",
-        f"/{slug}/account/security/passkeys",
-        key.create,
-    )
 
 
 def passkey_login(client, slug: str, key: SoftAuthenticator, respond=None):
