@@ -97,7 +97,7 @@ def change_email():
     )
 
 
-@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"], endpoint="confirm_email_change")
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def confirm_email_change_link(token: str):
     """The link sent to the new address. Opening it changes nothing (mail
