@@ -140,6 +140,23 @@ def test_undo_is_refused_after_72_hours(client, app, ona, clock):
     assert ona.account() is None
 
 
+def test_undo_when_the_old_address_is_taken_still_logs_everyone_out(client, app, ona):
+    """Someone registered the old address meanwhile: it cannot come back, and
+    no reset link goes to the new one (it may be whoever changed it), but
+    every login and link ends."""
+    undo = confirmed(app, client, ona)
+    Customer(app.test_client(), app, "velzio", email=ona.email).register()
+    assert client.get("/velzio/account/").status_code == 200
+    answer = submit(app.test_client(), undo, {})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert gettext_in(app, "We could not change your email address back") in html
+    assert account(app, "velzio", NEW) is not None
+    assert client.get("/velzio/account/").status_code != 200
+    assert [m.kind for m in outbox(app, NEW)] == ["email_change"]
+    assert events(app, "account_secured") == 1
+
+
 def submit_blind(app, link: str):
     """Press a button whose page did not open (a stale tab): a fresh CSRF token."""
     client = app.test_client()

@@ -6,7 +6,7 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required, logout_user
 
-from ..accounts import AddressTaken, end_login, secure_account, secure_link_account
+from ..accounts import end_login, secure_account, secure_link_account
 from ..embed.probe import frame_keeps_no_cookies
 from ..extensions import limiter
 from ..htmx import render
@@ -245,15 +245,15 @@ def secure_account_page(token: str):
     password. Works logged in or not, in any browser."""
     form = LinkForm()
     if form.validate_on_submit():
-        try:
-            account = secure_account(g.tenant, g.settings, token, client_address())
-        except AddressTaken:
-            return render("auth/secure_taken.html", 409)
-        if account is None:
+        secured = secure_account(g.tenant, g.settings, token, client_address())
+        if secured is None:
             return render("auth/link_invalid.html", 410, purpose="secure")
+        account = secured.account
         if current_user.is_authenticated and current_user.id == account.id:
             logout_user()  # this browser's login has just ended with the others
             session.clear()
+        if secured.address_taken:
+            return render("auth/secure_taken.html")
         return render("auth/secured.html", email=account.email)
     found = secure_link_account(g.tenant, token)
     if found is None:
