@@ -36,8 +36,7 @@ def browser(app, user_agent: str | None):
 @pytest.fixture
 def phone(app):
     client = browser(app, PHONE)
-    Customer(client, app, "velzio").register()
-    Customer(client, app, "velzio").login()
+    Customer.logged_in(client, app)
     return client
 
 
@@ -124,8 +123,7 @@ def test_log_out_everywhere_else_keeps_this_browser_with_a_fresh_cookie(app, pho
 
 def test_only_ones_own_other_logins_can_be_ended(app, phone, laptop):
     jonas = browser(app, LAPTOP)
-    Customer(jonas, app, "velzio", email="jonas@example.com").register()
-    Customer(jonas, app, "velzio", email="jonas@example.com").login()
+    Customer.logged_in(jonas, app, email="jonas@example.com")
     with app.app_context():
         his, mine = (
             db.session.scalar(select(LoginSession.id).where(LoginSession.account.has(email=email)))
@@ -171,8 +169,7 @@ def test_browsers_are_named_as_people_know_them(app, user_agent, named):
 
 def test_an_unknown_browser_says_so_in_the_persons_language(app):
     client = browser(app, None)
-    Customer(client, app, "velzio").register()
-    Customer(client, app, "velzio").login()
+    Customer.logged_in(client, app)
     html = page(client)
     unknown = gettext_in(
         app,

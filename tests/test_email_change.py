@@ -24,10 +24,7 @@ NEW = "ona.nauja@example.com"
 
 @pytest.fixture
 def ona(client, app):
-    person = Customer(client, app, "velzio")
-    person.register()
-    person.login()
-    return person
+    return Customer.logged_in(client, app)
 
 
 @pytest.fixture

@@ -21,10 +21,7 @@ NEW_PASSWORD = "Naujas123"
 
 @pytest.fixture
 def ona(client, app):
-    person = Customer(client, app, "velzio")
-    person.register()
-    person.login()
-    return person
+    return Customer.logged_in(client, app)
 
 
 def logged_in(client) -> bool:

@@ -24,10 +24,7 @@ GUARDED_PAGES = (EMAIL_PAGE, PASSWORD_PAGE, "/velzio/account/privacy/delete")
 
 @pytest.fixture
 def ona(client, app):
-    person = Customer(client, app, "velzio")
-    person.register()
-    person.login()
-    return person
+    return Customer.logged_in(client, app)
 
 
 @pytest.fixture
@@ -73,9 +70,7 @@ def test_the_tenants_setting_says_how_old_is_too_old(client, app, clock):
         velzio = db.session.scalar(select(Tenant).where(Tenant.slug == "velzio"))
         velzio.settings = {**velzio.settings, "reauthenticate_after": 120}
         db.session.commit()
-    ona = Customer(client, app, "velzio")
-    ona.register()
-    ona.login()
+    Customer.logged_in(client, app)
     clock.advance(seconds=100)
     assert client.get(EMAIL_PAGE).status_code == 200
     clock.advance(seconds=21)
@@ -211,9 +206,7 @@ def test_a_passkey_that_did_not_check_the_person_is_refused(client, app, ona, cl
 
 def test_another_accounts_passkey_is_refused(client, app, ona, clock):
     other_browser = app.test_client()
-    jonas = Customer(other_browser, app, "velzio", email="jonas@example.com")
-    jonas.register()
-    jonas.login()
+    Customer.logged_in(other_browser, app, email="jonas@example.com")
     his_key = SoftAuthenticator()
     enrol(other_browser, "velzio", his_key)
     clock.advance(seconds=601)
