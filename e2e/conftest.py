@@ -186,6 +186,27 @@ def page_nojs(browser) -> Iterator[Page]:
     yield from _page(browser, java_script_enabled=False)
 
 
+@pytest.fixture
+def authenticator(page):
+    """A platform authenticator that verifies the person; (CDP session, its id)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, added["authenticatorId"]
+
+
 @pytest.fixture(scope="session")
 def output() -> Path:
     """Where screenshots go (gitignored)."""

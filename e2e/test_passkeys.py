@@ -25,27 +25,6 @@ def local_server(live_server_factory):
     return live_server_factory(public_host="localhost")
 
 
-@pytest.fixture
-def authenticator(page):
-    """A platform authenticator that verifies the person; (CDP session, its id)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, added["authenticatorId"]
-
-
 def registered(ui: Ui) -> str:
     """Ona at Velžio: registered, confirmed, logged in with her password."""
     email = unique_email("passkey")

@@ -203,6 +203,6 @@ def test_every_factor_post_needs_its_csrf_token(client, app, ona):
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("factors.") and "POST" in (rule.methods or ())
     ]
-    assert len(posts) == 15
+    assert len(posts) == 17
     for path in posts:
         assert client.post(path, data={"code": "123456"}).status_code == 400, path

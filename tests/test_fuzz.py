@@ -173,6 +173,7 @@ def endpoints() -> list[str]:
         names += [f"POST /{t}/account/preferences", f"POST /{t}/account/password"]
         names.append(f"POST /{t}/account/privacy/delete")
         names += [f"{m} /{t}/account/privacy/delete/cancel/<token>" for m in ("GET", "POST")]
+        names += [f"POST /{t}/account/privacy/email", f"POST /{t}/confirm-it-is-you"]
         names.append(f"POST /{t}/<any> without CSRF")
     return names
 
@@ -341,18 +342,20 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/oidc/logout",
         "/<tenant>/oidc/logout/confirm",
         "/<tenant>/account/apps/<int:consent_id>/revoke",
-        # Security and privacy (webapp/privacy). Deleting the account and its
-        # cancel link are fuzzed below; the passkey answers are
-        # tests/test_privacy_deletion.py's, the banner's button takes no input
-        # (the CSRF test).
+        # Security and privacy (webapp/privacy); step-up and "this was not me"
+        # (webapp/auth). Deleting the account, its cancel link, change email and
+        # "confirm it is you" are fuzzed below; the passkey answers are
+        # tests/test_privacy_deletion.py's and test_stepup.py's, the buttons take
+        # nothing but the CSRF token (the CSRF test below); their stories are
+        # tests/test_devices.py, test_email_change.py and test_secure_account.py.
         "/<tenant>/account/privacy/delete",
         "/<tenant>/account/privacy/delete/passkey/options",
         "/<tenant>/account/privacy/delete/passkey",
         "/<tenant>/account/privacy/delete/cancel",
         "/<tenant>/account/privacy/delete/cancel/<token>",
-        # Step-up, "this was not me", sessions and the email change: branch
-        # privacy-a fuzzes them (listed here so that this branch's check holds).
         "/<tenant>/confirm-it-is-you",
+        "/<tenant>/confirm-it-is-you/passkey/options",
+        "/<tenant>/confirm-it-is-you/passkey",
         "/<tenant>/secure/<token>",
         "/<tenant>/account/privacy/sessions/others",
         "/<tenant>/account/privacy/sessions/<int:login_id>/end",
@@ -762,6 +765,58 @@ def test_deletion_cancel_link(client, app, backend, slug):
     run()
 
 
+@pytest.mark.parametrize("slug", TENANTS)
+def test_change_email(client, app, backend, slug):
+    """Asking for a new address never changes the stored one (only its link
+    does), whatever is typed."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    token = csrf(client, f"/{slug}/account/privacy/email")
+    serial = iter(range(1_000_000))
+
+    @FUZZ
+    @given(data=st.data())
+    def run(data):
+        form = data.draw(mutated({"email": f"nauja{next(serial)}.{slug}@example.com"}, ("email",)))
+        response = client.post(f"/{slug}/account/privacy/email", data={"csrf_token": token, **form})
+        check(response, form)
+        if response.status_code == 303:
+            assert response.headers["Location"] == f"/{slug}/account/privacy/"
+        else:
+            assert response.status_code in (413, 422)
+        assert stored_account(app, slug, email) is not None
+        note(backend, f"POST /{slug}/account/privacy/email", response.status_code)
+
+    run()
+
+
+@pytest.mark.parametrize("slug", TENANTS)
+def test_reauthenticate(client, app, backend, slug):
+    """ "Confirm it is you": a wrong or odd password is a 422, and the way back
+    is never a page of another site or tenant."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    token = csrf(client, f"/{slug}/confirm-it-is-you")
+    base = {"password": PASSWORD[slug], "next": f"/{slug}/account/privacy/email"}
+
+    @FUZZ
+    @given(data=st.data())
+    def run(data):
+        form = data.draw(mutated(base, ("password", "next")))
+        response = client.post(f"/{slug}/confirm-it-is-you", data={"csrf_token": token, **form})
+        check(response, form)
+        if response.status_code == 303:
+            assert response.headers["Location"].startswith(f"/{slug}/")
+            assert not response.headers["Location"].startswith(f"/{slug}//")
+        else:
+            assert response.status_code in (413, 422)
+        note(backend, f"POST /{slug}/confirm-it-is-you", response.status_code)
+
+    run()
+
+
 # ---------------------------------------------------------------- CSRF
 
 
@@ -787,6 +842,11 @@ def test_posts_without_a_valid_csrf_token_are_refused(client, app, backend, slug
         f"/{slug}/account/privacy/delete",
         f"/{slug}/account/privacy/delete/cancel",
         f"/{slug}/account/privacy/delete/cancel/{new_token(app, slug, email, 'delete_cancel')}",
+        f"/{slug}/confirm-it-is-you",
+        f"/{slug}/secure/{new_token(app, slug, email, 'secure')}",
+        f"/{slug}/account/privacy/sessions/others",
+        f"/{slug}/account/privacy/email",
+        f"/{slug}/account/privacy/email/confirm/{new_token(app, slug, email, 'email_change')}",
     ]
 
     @FUZZ

@@ -4,6 +4,7 @@ send and use its confirmation, end its sessions. `registration`, `auth` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -231,24 +232,42 @@ def secure_link(
     return email_link(settings, "auth.secure_account", token=secret)
 
 
-class AddressTaken(Exception):
-    """The address to restore has since become another account's login name."""
+@dataclass(frozen=True)
+class SecureLink:
+    """What a still usable "this was not me" link would do: secure `account`,
+    and give it back `restore_email` (its address before an email change)."""
+
+    account: Account
+    restore_email: str | None
 
 
-def secure_link_account(tenant: Tenant, secret: str) -> Account | None:
-    """The account behind a still usable "this was not me" link, or None."""
+def secure_link_account(tenant: Tenant, secret: str) -> SecureLink | None:
+    """What a still usable "this was not me" link would do, or None."""
     token = find_token(tenant.id, ("secure",), secret)
-    return token.account if token_usable(token) else None
+    if not token_usable(token):
+        return None
+    restore = (token.registration or {}).get("email")
+    return SecureLink(token.account, restore if restore != token.account.email else None)
+
+
+@dataclass(frozen=True)
+class Secured:
+    """A used "this was not me" link: `account`, and whether the address it
+    was to restore is meanwhile another account's (`address_taken`: then
+    every login and link ended, but the address stays and no reset link goes
+    to it, since it may be whoever changed it)."""
+
+    account: Account
+    address_taken: bool = False
 
 
 def secure_account(
     tenant: Tenant, settings: TenantSettings, secret: str, address: str | None = None
-) -> Account | None:
+) -> Secured | None:
     """Use a "this was not me" link (single use): restore the address it carries
     (an email change undone), end every login on every device, end every open
     link, and mail a password reset link to the (restored) address. None when
-    the link is used, expired or unknown; AddressTaken when the old address
-    cannot be restored (nothing is changed then)."""
+    the link is used, expired or unknown."""
     token = find_token(tenant.id, ("secure",), secret)
     if token is None:
         return None
@@ -258,22 +277,28 @@ def secure_account(
         return None
     account = token.account
     restore = carried.get("email")
+    taken = False
     if restore and restore != account.email:
         holder = find_account(tenant, restore)
-        if holder is not None and holder.id != account.id:
-            db.session.rollback()
-            raise AddressTaken
-        previous, account.email = account.email, restore
-        events.emit(
-            tenant.id,
-            "account.email_changed",
-            account=account,
-            data={"previous_email": previous, "undone": True},
-            address=address,
-        )
+        taken = holder is not None and holder.id != account.id
+        if not taken:
+            previous, account.email = account.email, restore
+            events.emit(
+                tenant.id,
+                "account.email_changed",
+                account=account,
+                data={"previous_email": previous, "undone": True},
+                address=address,
+            )
     revoke_tokens(account)
     end_sessions(account)
-    send_reset_link(tenant, settings, account)
+    if not taken:
+        send_reset_link(tenant, settings, account)
     events.emit(tenant.id, "account_secured", account=account, address=address)
-    db.session.commit()
-    return account
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The address was registered by someone else a moment ago.
+        db.session.rollback()
+        return None
+    return Secured(account, address_taken=taken)

@@ -1,46 +1,32 @@
-"""A clock the tests move by hand: the time every webapp module reads through
-its `utcnow` (a grace period of days passes in a line, no sleeping)."""
+"""The application's clock, held and moved on by a test: `webapp.models.utcnow`,
+which every flow, token check and column default reads, answers the time the
+clock shows. It stands still until the test lets time pass. Nothing sleeps."""
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import webapp.oidc.models  # noqa: F401 (its tables, for their defaults)
-from webapp.extensions import db
-from webapp.models import utcnow as real_utcnow
+from webapp import models
 
 
 class Clock:
-    """Stands in for `utcnow` in every loaded webapp module that imported it,
-    and in the column defaults and onupdates (`default=utcnow`), so a row
-    written after the clock moved carries the moved time.
-
-        clock = Clock(monkeypatch)
-        clock.advance(days=15)
-    """
+    """clock = Clock(monkeypatch)
+    clock.advance(hours=71)   # the app now lives 71 hours later
+    clock.now                 # what utcnow() answers"""
 
     def __init__(self, monkeypatch, start: datetime | None = None):
-        self.now = start or real_utcnow()
-        for name, module in list(sys.modules.items()):
-            if name.split(".")[0] == "webapp" and getattr(module, "utcnow", None) is real_utcnow:
-                monkeypatch.setattr(module, "utcnow", self)
-        # SQLAlchemy reads a column's default through the column's cached
-        # description of it (its callable, and whether it is one).
-        moved = (lambda context: self.now, False, True, False)
-        for table in db.metadata.tables.values():
-            for column in table.columns:
-                for default, cached in (
-                    (column.default, "_default_description_tuple"),
-                    (column.onupdate, "_onupdate_description_tuple"),
-                ):
-                    arg = getattr(default, "arg", None)
-                    if getattr(arg, "__wrapped__", None) is real_utcnow:
-                        monkeypatch.setattr(default, "arg", moved[0])
-                        monkeypatch.setattr(column, cached, moved)
+        self.now = start or datetime.now(UTC)
+        clock = self
 
-    def __call__(self) -> datetime:
-        return self.now
+        class Held(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return clock.now.astimezone(tz) if tz else clock.now.replace(tzinfo=None)
+
+        # utcnow() reads the module's `datetime` when called: this reaches the
+        # column defaults too (they hold the function, not a value).
+        monkeypatch.setattr(models, "datetime", Held)
 
     def advance(self, **delta) -> None:
+        """Let time pass: `timedelta`'s arguments (seconds=601, days=15 ...)."""
         self.now += timedelta(**delta)

@@ -73,7 +73,7 @@ def change_password(
         account.email,
         account.language,
         account=account,
-        link=secure_link(settings, account),
+        secure_link=secure_link(settings, account),
         hours=SECURE_LINK_HOURS,
     )
     db.session.commit()

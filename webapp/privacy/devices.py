@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from babel.dates import format_timedelta
 from flask import current_app
-from flask_babel import format_timedelta
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -53,7 +54,10 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
     elapsed = (now or utcnow()) - moment
     if elapsed < timedelta(minutes=1):
         return str(_l("just now"))
-    return format_timedelta(-elapsed, granularity="minute", add_direction=True, format="short")
+    # Babel's own: Flask-Babel's wrapper has no short format ("5 min. ago").
+    return format_timedelta(
+        -elapsed, granularity="minute", add_direction=True, format="short", locale=get_locale()
+    )
 
 
 @dataclass(frozen=True)

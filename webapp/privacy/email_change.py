@@ -92,7 +92,7 @@ def confirm_email_change(
         account.language,
         account=account,
         new_email=new_email,
-        link=secure_link(settings, account, restore_email=old_email),
+        secure_link=secure_link(settings, account, restore_email=old_email),
         hours=SECURE_LINK_HOURS,
     )
     events.emit(

@@ -7,6 +7,7 @@ import json
 from flask import Response, abort, flash, g, redirect, session, url_for
 from flask_login import current_user, login_required
 
+from ..accounts import SECURE_LINK_HOURS
 from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, renew_session
 from ..auth.stepup import recent_login_required
@@ -96,10 +97,16 @@ def change_email():
             later(request_email_change, current_user.id, form.email.data, client_address())
             flash(message("EMAIL_CHANGE_SENT", email=form.email.data), "success")
             return redirect(url_for(".home"), 303)
-    return render("privacy/email.html", 422 if form.errors else 200, form=form)
+    return render(
+        "privacy/email.html",
+        422 if form.errors else 200,
+        form=form,
+        account=current_user,
+        undo_hours=SECURE_LINK_HOURS,
+    )
 
 
-@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"], endpoint="confirm_email_change")
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 def confirm_email_change_link(token: str):
     """The link sent to the new address. Opening it changes nothing (mail
