@@ -132,6 +132,8 @@ def server_environment(
         RATELIMIT_KEY_PREFIX=prefix,  # this run's own keys, deleted at the end
         MAIL_URL="",  # mail stays in the outbox, as with an SMTP server that is down
         MAILBOX_ENABLED="0",
+        # The peer asks no breach API either; a remote call would measure the network.
+        BREACHED_PASSWORDS_URL="",
         INSTANCE_PATH=str(instance),
         PYTHONDONTWRITEBYTECODE="1",
     )

@@ -109,16 +109,22 @@ def production(tmp_path_factory):
         else:
             database, workers = f"sqlite:///{folder / 'savitarna.sqlite'}", "1"
         # Two workers count limits together only in Redis (as production does);
-        # without it, one worker keeps the count in its memory.
+        # without it, one worker keeps the count in its memory. gunicorn speaks
+        # TLS itself here, with no proxy in front to buffer: a gthread worker's
+        # thread waits on each new connection until its request arrives, and
+        # Chromium opens connections ahead of need, so one worker gets the
+        # threads of two (else a navigation can wait behind idle sockets).
         redis_url = os.environ.get("TEST_REDIS_URL", "")
+        threads = "4"
         if not redis_url:
-            workers = "1"
+            workers, threads = "1", "8"
         env = production_env(
             database,
             folder / "instance",
             PUBLIC_URL=f"https://localhost:{port}",
             TRUSTED_PROXIES="0",
             WEB_CONCURRENCY=workers,
+            GUNICORN_THREADS=threads,
             REDIS_URL=redis_url,
             # Counts of its own: a run minutes later must not meet this one's.
             RATELIMIT_KEY_PREFIX=f"qa-kit-{port}-{os.getpid()}",

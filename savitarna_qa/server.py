@@ -68,6 +68,9 @@ def start_local_server(
             "ARGON2_MEMORY_COST": 1024,
             "ARGON2_PARALLELISM": 1,
             "SERVER_NAME": None,
+            # A tester's local instance sends no password hash to the Internet
+            # (the breached-passwords check, webapp/breached_passwords.py).
+            "BREACHED_PASSWORDS_URL": "",
             **(config or {}),
         }
     )

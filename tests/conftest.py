@@ -22,6 +22,11 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 TABLES = (
+    "funnel_days",
+    "staff_logins",
+    "staff_tokens",
+    "staff_roles",
+    "staff",
     "oidc_tokens",
     "oidc_codes",
     "oidc_consents",
@@ -38,6 +43,8 @@ TABLES = (
     "passkeys",
     "outbox",
     "tokens",
+    "contract_imports",
+    "contract_uploads",
     "contracts",
     "accounts",
     "tenants",

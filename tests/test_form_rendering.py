@@ -26,5 +26,5 @@ def test_the_registration_page_renders_its_inputs_with_ours(client):
     assert (
         '<input aria-describedby="email-error email-hint" aria-invalid="false" '
         'aria-required="true" autocapitalize="none" autocomplete="email" class="input" '
-        'hx-include="closest form" hx-post="/velzio/register/check/email"'
+        'data-live-check="" hx-include="closest form" hx-post="/velzio/register/check/email"'
     ) in html

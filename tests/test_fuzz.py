@@ -361,6 +361,20 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/account/privacy/sessions/<int:login_id>/end",
         "/<tenant>/account/privacy/email",
         "/<tenant>/account/privacy/email/confirm/<token>",
+        # The staff console (webapp/console): tests/test_console_auth.py; its
+        # actions' hostile input: tests/test_console_action_pages.py.
+        "/console/login",
+        "/console/login/code",
+        "/console/login/set-up",
+        "/console/logout",
+        "/console/set-password/<token>",
+        "/console/<slug>/customers/<int:account_id>/<action>",
+        "/console/<slug>/registry",
+        "/console/<slug>/registry/apply",
+        "/console/<slug>/webhooks",
+        "/console/<slug>/webhooks/<int:endpoint_id>/test",
+        "/console/<slug>/webhooks/<int:endpoint_id>/remove",
+        "/console/<slug>/webhooks/deliveries/<int:delivery_id>/retry",
     }
 
 

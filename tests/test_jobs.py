@@ -238,7 +238,7 @@ def test_a_runner_whose_lease_lapsed_cannot_commit_the_work_again(app, client, m
     When A gets to its commit, the job is done: A's work is rolled back, so the
     customer gets one reset email, not two."""
     register_velzio(client, app)
-    original = accounts.issue_token  # the reset link is made in accounts.send_reset_link
+    original = accounts.issue_token  # the reset link is made in accounts.send_reset
     calls = []
 
     def slow_issue_token(account, purpose, hours):

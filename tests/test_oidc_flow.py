@@ -4,9 +4,10 @@ refresh, revocation, introspection, logout, consent and the login prompts."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from support.forms import csrf_from, submit
 from support.oidc import (
     PORTAL,
@@ -110,6 +111,26 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_its_family(app, clie
     assert http.get(metadata["userinfo_endpoint"]).status_code == 401
     newest = refresh_again(http, metadata, client_id, second["refresh_token"])
     assert newest.json()["error"] == "invalid_grant"
+
+
+def test_codes_and_tokens_are_stored_only_as_digests(app, client):
+    """A copy of the database hands out no code, access or refresh token."""
+    logged_in(client, app)
+    client_id, secret = add_client(app, public=False)
+    http = authlib_client(app, client_id, secret, scope="openid email offline_access")
+    metadata = discover(http)
+    answer = code_for(client, http, metadata)
+    token = exchange(http, metadata, answer)
+    handed_out = [answer["code"], token["access_token"], token["refresh_token"], secret]
+    with app.app_context():
+        stored = " ".join(
+            str(value)
+            for table in ("oidc_codes", "oidc_tokens", "oidc_clients")
+            for row in db.session.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+            for value in row
+        )
+    assert [value for value in handed_out if value in stored] == []
+    assert hashlib.sha256(token["refresh_token"].encode()).hexdigest() in stored
 
 
 def test_revocation_and_introspection(app, client):
@@ -285,3 +306,26 @@ def test_max_age_zero_sends_a_logged_in_person_to_log_in(app, client):
     page = follow(client, authorize_url(http, discover(http), max_age="0"))
     assert page.request.path == "/velzio/" and page.request.args["reauth"] == "1"
     assert "max_age" not in page.request.args["next"]
+
+
+def test_a_password_change_ends_the_tokens_applications_hold(app, client):
+    """A thief's refresh token must not outlive the password the owner changed."""
+    person = logged_in(client, app)
+    client_id, _ = add_client(app)
+    http = authlib_client(app, client_id, scope="openid email offline_access")
+    metadata = discover(http)
+    token = exchange(http, metadata, code_for(client, http, metadata))
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 200
+    changed = submit(
+        client,
+        "/velzio/account/password",
+        {"current_password": person.password, "password": "Kitas4321x", "password2": "Kitas4321x"},
+    )
+    assert changed.status_code in (200, 303), changed.status_code
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 401
+    refreshed = refresh_again(http, metadata, client_id, token["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    # The owner logs in through the portal again as before.
+    fresh = exchange(http, metadata, code_for(client, http, metadata))
+    assert http.get(metadata["userinfo_endpoint"]).status_code == 200
+    assert fresh["refresh_token"] != token["refresh_token"]

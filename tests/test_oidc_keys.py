@@ -3,7 +3,10 @@ rotate`, `flask oidc clients add|list|rotate-secret|remove|demo`."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, text, update
@@ -20,6 +23,7 @@ from support.oidc import (
     returned,
     verified_claims,
 )
+from support.people import Customer
 
 from webapp.extensions import db
 from webapp.models import utcnow
@@ -124,3 +128,74 @@ def test_demo_clients_for_make_run(app):
         assert demo.public and demo.first_party
         assert demo.redirect_uris == ["http://localhost:5002/callback"]
         assert demo.post_logout_redirect_uris == ["http://localhost:5002/"]
+
+
+def test_a_secret_key_change_makes_a_new_signing_key_and_tokens_go_on(app, client, caplog):
+    with app.app_context():
+        from webapp.oidc.keys import current_key
+
+        old_kid = current_key(tenant("velzio")).kid  # sealed under the first SECRET_KEY
+    app.config["SECRET_KEY"] = "a-new-secret-key-after-a-leak"
+    logged_in(client, app)
+    client_id, _ = add_client(app)
+    http = authlib_client(app, client_id)
+    metadata = discover(http)
+    with caplog.at_level(logging.WARNING, logger="webapp.oidc.keys"):
+        token = id_token(client, app, http, metadata)
+    assert verified_claims(http, metadata, token)["aud"] == client_id
+    [warning] = [r for r in caplog.records if r.name == "webapp.oidc.keys"]
+    assert old_kid in warning.getMessage() and "cannot be opened" in warning.getMessage()
+    kids = [
+        k["kid"]
+        for k in http.request("GET", metadata["jwks_uri"], withhold_token=True).json()["keys"]
+    ]
+    # The new key signs; the old one is retired, published until its tokens expire.
+    assert kids[1] == old_kid and kids[0] != old_kid
+    assert jwt_kid(token) == kids[0]
+    with app.app_context():
+        retired = db.session.scalar(select(SigningKey).where(SigningKey.kid == old_kid))
+        assert retired.retired_at is not None
+    # Once only: the next token is signed with the new key, no further warning.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="webapp.oidc.keys"):
+        assert jwt_kid(id_token(client, app, http, metadata)) == kids[0]
+    assert [r for r in caplog.records if r.name == "webapp.oidc.keys"] == []
+
+
+def jwt_kid(token: str) -> str:
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def test_ids_and_secrets_an_operator_handles_never_start_with_a_dash(app, monkeypatch):
+    """A leading "-" makes an id pasted after a command read as an option."""
+    real = secrets.token_urlsafe
+    draws = []
+
+    def dash_first(nbytes=None):
+        draws.append(nbytes)
+        # Every other draw starts with "-", the first one of each call included.
+        return "-" + real(nbytes)[1:] if len(draws) % 2 else real(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", dash_first)
+    runner = app.test_cli_runner()
+    added = runner.invoke(
+        args=["oidc", "clients", "add", "velzio", "--name", "Portalas", "--redirect-uri", PORTAL]
+    )
+    data = json.loads(added.output)
+    rotated = json.loads(
+        runner.invoke(args=["oidc", "clients", "rotate-secret", "velzio", data["client_id"]]).output
+    )
+    key = runner.invoke(args=["oidc", "keys", "rotate", "velzio"]).output.split()[-1]
+    with app.app_context():
+        from webapp.oidc.claims import subject
+        from webapp.security import random_id
+
+        person = Customer(app.test_client(), app)
+        person.register()
+        sub = subject(person.account())
+        made = [random_id(16) for _ in range(20)]
+    shown = [data["client_id"], data["client_secret"], rotated["client_secret"], key, sub, *made]
+    assert [value for value in shown if value.startswith("-")] == []
+    assert len(key) == len(real(12)) and len(sub) == len(real(24))
+    assert len(draws) > len(shown)  # the dashed draws were made, and drawn again

@@ -206,3 +206,60 @@ def test_prompt_none_with_consent_missing_answers_consent_required(app, client):
     http = authlib_client(app, client_id)
     answer = returned(follow(client, authorize_url(http, discover(http), prompt="none")))
     assert answer["error"] == "consent_required"
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    pair = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {pair}"}
+
+
+def test_the_back_channel_limits_refusals_per_address_not_a_portals_successes(app, client):
+    """A portal calls from one address for all its customers: its successes do
+    not count; refusals (a wrong secret, a dead token) do, across endpoints."""
+    client_id, secret = add_client(app, public=False, first_party=False)
+    for _ in range(40):  # more than the 30 a minute refusals may be
+        answer = client.post(
+            "/velzio/oidc/introspect", data={"token": "gone"}, headers=basic(client_id, secret)
+        )
+        assert answer.status_code == 200
+        assert answer.get_json() == {"active": False}
+    for _ in range(20):
+        wrong = client.post(
+            "/velzio/oidc/introspect", data={"token": "gone"}, headers=basic(client_id, "wrong")
+        )
+        assert wrong.status_code == 401
+    for _ in range(10):
+        assert (
+            client.get("/velzio/oidc/userinfo", headers={"Authorization": "Bearer x"}).status_code
+            == 401
+        )
+    refused = client.post(
+        "/velzio/oidc/introspect", data={"token": "gone"}, headers=basic(client_id, secret)
+    )
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    # Another address is not affected.
+    other = client.post(
+        "/velzio/oidc/introspect",
+        data={"token": "gone"},
+        headers=basic(client_id, secret),
+        environ_base={"REMOTE_ADDR": "192.0.2.9"},
+    )
+    assert other.status_code == 200
+
+
+def test_each_client_has_a_ceiling_of_its_own(app, client):
+    app.config["RATELIMIT_OIDC_CLIENT"] = "3 per minute"
+    busy, busy_secret = add_client(app, public=False, first_party=False)
+    calm, calm_secret = add_client(app, public=False, first_party=False)
+    for _ in range(3):
+        answer = client.post(
+            "/velzio/oidc/introspect", data={"token": "x"}, headers=basic(busy, busy_secret)
+        )
+        assert answer.status_code == 200
+    over = client.post("/velzio/oidc/revoke", data={"token": "x"}, headers=basic(busy, busy_secret))
+    assert over.status_code == 429
+    calm_answer = client.post(
+        "/velzio/oidc/introspect", data={"token": "x"}, headers=basic(calm, calm_secret)
+    )
+    assert calm_answer.status_code == 200

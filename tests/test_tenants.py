@@ -48,6 +48,7 @@ def test_load_is_an_upsert(app, tmp_path):
         ("min_length = 8\nmax_length = 16", "min_length = 3\nmax_length = 16", "min_length"),
         ("reset_hours = 1", "reset_hours = 0", "tokens.reset_hours"),
         ('"https://velziokomunalinis.lt"', '"javascript:alert(1)"', "embed origin"),
+        ('slug = "elektrum"', 'slug = "console"', "address of the staff console"),
     ],
 )
 def test_bad_file_is_refused_and_nothing_written(app, tmp_path, old, new, says):

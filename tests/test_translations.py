@@ -44,6 +44,23 @@ def test_every_message_is_translated(app, key):
         "rules": "x",
         "char": "!",
         "symbols": "_",
+        # The registry import's and the console's
+        "max": 500,
+        "slug": "velzio",
+        "error": "x",
+        "header": "a,b,c",
+        "found": 2,
+        "number": "4100000001",
+        "code": "110053842",
+        "status": "x",
+        "earlier": 2,
+        "count": 5,
+        "size": 20,
+        "created": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "ended": 4,
+        "detail": "x",
     }
     wanted = set(PLACEHOLDER.findall(MESSAGES[key]._args[0]))
     params = {k: v for k, v in params.items() if k in wanted}

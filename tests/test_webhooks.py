@@ -26,7 +26,7 @@ from support.factors import through_step
 from support.forms import submit
 from support.mail import link_in, outbox
 from support.people import confirm, login, logout
-from support.servers import free_port
+from support.servers import free_port, serve_in_thread, shut_down
 from support.tls import self_signed_certificate
 
 from webapp import webhooks
@@ -87,16 +87,12 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(self.port, Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        shut_down(self.server)
+        self.server = None
 
     def types(self) -> list[str]:
         return [r["payload"]["type"] for r in self.requests]

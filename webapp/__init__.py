@@ -54,7 +54,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import assets, embed, forms, jobs, limits, mail
+    from . import assets, embed, forms, funnel, jobs, limits, mail
     from .i18n import select_locale
 
     limits.configure(app, os.environ)
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     assets.init_app(app)
     jobs.init_app(app)
     mail.init_app(app)
+    funnel.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         account,
         auth,
+        console,
         embed,
         factors,
         mailbox,
@@ -137,8 +139,10 @@ def register_blueprints(app: Flask) -> None:
         oidc,
     ):
         app.register_blueprint(package.bp)
+    app.register_blueprint(console.bp)
     factors.init_app(app)
     oidc.init_app(app)
+    console.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -4,9 +4,11 @@ send and use its confirmation, end its sessions. `registration`, `auth` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -120,6 +122,22 @@ def send_confirmation(
     )
 
 
+def send_reset(tenant: Tenant, settings: TenantSettings, account: Account, language: str) -> None:
+    """Queue a password reset link (the caller emits the event and commits):
+    'forgot password', or a staff member at the customer's request."""
+    secret = issue_token(account, "reset", settings.reset_hours)
+    mail.queue(
+        tenant,
+        settings,
+        "reset",
+        account.email,
+        account.language or language,
+        account=account,
+        link=email_link(settings, "auth.reset", token=secret),
+        hours=settings.reset_hours,
+    )
+
+
 def newest_registration(account: Account) -> dict | None:
     """What the newest open confirmation link of the account carries (None: the
     account's own data), for 'send the confirmation email again'."""
@@ -175,10 +193,29 @@ def confirm_registration(
 # Change
 
 
+# What else a feature ends with an account's sessions (the tokens applications
+# hold, webapp/oidc): functions of the account that each app's features register
+# at start-up (on_sessions_ended), run in the caller's transaction, so that this
+# core module needs to know none of them.
+ENDERS_KEY = "savitarna.session_enders"
+
+
+def on_sessions_ended(app: Flask, end: Callable[[Account], None]) -> None:
+    """Register `end(account)` to run whenever end_sessions ends an account's sessions."""
+    enders = app.extensions.setdefault(ENDERS_KEY, [])
+    if end not in enders:
+        enders.append(end)
+
+
 def end_sessions(account: Account, *, keep: LoginSession | None = None) -> None:
     """Every session of the account stops working, on every instance, and its
     logins end; `keep` (the caller's own login) stays listed, for the caller
-    to give its browser a fresh cookie (auth.sessions.renew_session)."""
+    to give its browser a fresh cookie (auth.sessions.renew_session). The
+    tokens applications were given end too (on_sessions_ended): a password
+    reset or "log out everywhere" that left a thief's refresh token working
+    would not be one."""
+    for end in current_app.extensions.get(ENDERS_KEY, ()):
+        end(account)
     db.session.execute(
         update(Account)
         .where(Account.id == account.id)
@@ -199,22 +236,6 @@ def end_login(login: LoginSession) -> None:
         update(LoginSession)
         .where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow())
-    )
-
-
-def send_reset_link(tenant: Tenant, settings: TenantSettings, account: Account) -> None:
-    """Queue a password reset link to the account's address (in the caller's
-    transaction)."""
-    secret = issue_token(account, "reset", settings.reset_hours)
-    mail.queue(
-        tenant,
-        settings,
-        "reset",
-        account.email,
-        account.language,
-        account=account,
-        link=email_link(settings, "auth.reset", token=secret),
-        hours=settings.reset_hours,
     )
 
 
@@ -293,7 +314,7 @@ def secure_account(
     revoke_tokens(account)
     end_sessions(account)
     if not taken:
-        send_reset_link(tenant, settings, account)
+        send_reset(tenant, settings, account, account.language)
     events.emit(tenant.id, "account_secured", account=account, address=address)
     try:
         db.session.commit()

@@ -43,6 +43,15 @@ EVENTS = (
     "deleted",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
+    # Staff actions in the console (webapp/console): actor "staff:<id>", with a reason.
+    "account_blocked",
+    "account_unblocked",
+    "sessions_ended",
+    "contracts_imported",
+    "webhook_endpoint_added",
+    "webhook_endpoint_removed",
+    "webhook_test_sent",
+    "webhook_retried",
 )
 
 
@@ -76,6 +85,7 @@ def record(
     email: str | None = None,
     actor: str | None = None,
     request_id: str | None = None,
+    reason: str | None = None,
 ) -> None:
     """Add an event to the current transaction; the caller commits it with the
     change it describes. Flows call events.emit, which records here."""
@@ -89,6 +99,7 @@ def record(
             email_digest=email_digest(email) if email else None,
             actor=actor,
             request_id=request_id,
+            reason=reason,
         )
     )
 

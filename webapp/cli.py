@@ -1,4 +1,5 @@
-"""flask commands: tenants, contracts, outbox, worker, audit, webhooks, static files."""
+"""flask commands: tenants, contracts, outbox, worker, audit, webhooks, static files
+(and the funnel's, webapp/funnel/cli.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import assets, audit, jobs, mail, webhooks
@@ -23,7 +24,6 @@ from .models import (
     AuditEvent,
     OutboxMessage,
     Tenant,
-    WebhookDelivery,
     WebhookEndpoint,
 )
 from .tenants import TenantDataError, load_tenants, settings_for
@@ -248,11 +248,7 @@ def _tenant(slug: str) -> Tenant:
 
 
 def _endpoint(tenant: Tenant, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = db.session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant.id
-        )
-    )
+    endpoint = webhooks.endpoint_of(tenant, endpoint_id)
     if endpoint is None:
         raise BadInput(f"{tenant.slug} has no webhook endpoint {endpoint_id}")
     return endpoint
@@ -284,11 +280,7 @@ def webhooks_add(tenant_slug: str, url: str, types: str | None, secret: str | No
 def webhooks_list(tenant_slug: str):
     """Print TENANT's endpoints: id, on/off, event types, URL (never the secret)."""
     tenant = _tenant(tenant_slug)
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.tenant_id == tenant.id)
-        .order_by(WebhookEndpoint.id)
-    ).all()
+    endpoints = webhooks.endpoints(tenant)
     if not endpoints:
         click.echo(f"{tenant.slug} has no webhook endpoints")
     for endpoint in endpoints:
@@ -302,10 +294,7 @@ def webhooks_list(tenant_slug: str):
 def webhooks_remove(tenant_slug: str, endpoint_id: int):
     """Remove endpoint ID of TENANT, with its deliveries (sent or waiting)."""
     tenant = _tenant(tenant_slug)
-    endpoint = _endpoint(tenant, endpoint_id)
-    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
-    db.session.delete(endpoint)
-    db.session.commit()
+    webhooks.remove_endpoint(tenant, _endpoint(tenant, endpoint_id))
     click.echo(f"webhook endpoint {endpoint_id} of {tenant.slug} removed")
 
 
@@ -317,10 +306,7 @@ def webhooks_test(tenant_slug: str, endpoint_id: int):
     types); the worker sends it, `webhooks log` shows how it went."""
     tenant = _tenant(tenant_slug)
     endpoint = _endpoint(tenant, endpoint_id)
-    [delivery] = webhooks.queue(
-        tenant.id, webhooks.TEST_TYPE, {"endpoint": endpoint.id}, endpoint=endpoint
-    )
-    db.session.commit()
+    delivery = webhooks.send_test(tenant, endpoint)
     click.echo(f"{webhooks.TEST_TYPE} {delivery.webhook_id} queued for endpoint {endpoint.id}")
 
 
@@ -332,23 +318,10 @@ def webhooks_log(tenant_slug: str, failed: bool, limit: int):
     """TENANT's deliveries, newest first: time, webhook id, type, endpoint,
     state, attempts, last HTTP status, last error."""
     tenant = _tenant(tenant_slug)
-    query = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.tenant_id == tenant.id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-    )
-    if failed:
-        query = query.where(WebhookDelivery.failed_at.is_not(None))
-    for row in db.session.scalars(query):
-        if row.delivered_at:
-            state = "delivered"
-        elif row.failed_at:
-            state = "failed"
-        elif row.attempts:
+    for row in webhooks.deliveries(tenant, failed=failed, limit=limit):
+        state = webhooks.state(row)
+        if state == "retrying":
             state = "retry at " + row.next_attempt_at.isoformat(timespec="seconds")
-        else:
-            state = "waiting"
         click.echo(
             "\t".join(
                 [
@@ -376,8 +349,10 @@ def static_build():
 
 def init_app(app: Flask) -> None:
     from .embed.demo import embed_demo
+    from .funnel.cli import funnel_cli
 
     for group in (tenants_cli, contracts_cli, outbox_cli, audit_cli, webhooks_cli, static_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(embed_demo)
+    app.cli.add_command(funnel_cli)

@@ -17,6 +17,7 @@ INSTALLED = _INSTALLED_RESOURCES.is_dir()
 RESOURCE_ROOT = _INSTALLED_RESOURCES if INSTALLED else PROJECT_ROOT
 
 ENVIRONMENTS = ("development", "production", "testing")
+BREACHED_PASSWORDS_URL = "https://api.pwnedpasswords.com/range/"
 
 
 class ConfigError(RuntimeError):
@@ -151,6 +152,12 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # endpoints may be in, in production.
         "WEBHOOK_TIMEOUT": _seconds("WEBHOOK_TIMEOUT", 5.0),
         "WEBHOOK_ALLOWED_NETWORKS": _networks("WEBHOOK_ALLOWED_NETWORKS"),
+        # Breached passwords (webapp/breached_passwords.py), for tenants whose
+        # [password] says reject_breached: a k-anonymity range API (Have I Been
+        # Pwned's format; a mirror of one may be given), and how long it has to
+        # answer before the password is accepted unchecked. Empty: no check.
+        "BREACHED_PASSWORDS_URL": _range_url("BREACHED_PASSWORDS_URL", BREACHED_PASSWORDS_URL),
+        "BREACHED_PASSWORDS_TIMEOUT": _seconds("BREACHED_PASSWORDS_TIMEOUT", 2.0),
     }
     config.update(overrides)
     config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"], production)
@@ -199,7 +206,7 @@ def check_qa_settings(config: dict, production: bool) -> None:
     if production and len(token) < QA_TOKEN_MIN_LENGTH:
         raise ConfigError(
             f"QA_TOKEN must be at least {QA_TOKEN_MIN_LENGTH} characters in production "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
         )
 
 
@@ -249,6 +256,17 @@ def _seconds(name: str, default: float) -> float:
             f"{name} must be a number of seconds above 0, at most 120, not {value!r}."
         )
     return seconds
+
+
+def _range_url(name: str, default: str) -> str:
+    """An http(s) address the five hex characters are appended to, or "" (off)."""
+    value = os.environ.get(name, default).strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
+        raise ConfigError(
+            f"{name} must look like https://host/range/ (or be empty: no check), not {value!r}."
+        )
+    return value
 
 
 def _networks(name: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     Column,
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql
 
 from .extensions import db
+from .messages import MESSAGES, message
 from .models import Contract, Tenant, utcnow
 from .policy import company_code_checksum_ok, normalise_company_code, normalise_contract_number
 from .tenants import TenantSettings
@@ -54,14 +55,40 @@ SEEN = Table(
 )
 
 
-class ContractImportError(ValueError):
-    """The file is refused; `problems` are the first MAX_PROBLEMS, by line, and
-    `total` counts them all."""
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file is refused: its line (None: the whole file) and a
+    message key of webapp/messages.py with its parameters, so the CLI can print
+    it in English and the staff console in the reader's language."""
 
-    def __init__(self, problems: list[str], total: int | None = None):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-        self.total = len(problems) if total is None else total
+    line: int | None
+    key: str
+    params: dict = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The reason in the current language, without the line."""
+        return message(self.key, **self.params)
+
+    def english(self) -> str:
+        reason = MESSAGES[self.key]._args[0] % self.params
+        return reason if self.line is None else f"line {self.line}: {reason}"
+
+
+class ContractImportError(ValueError):
+    """The file is refused; `details` are the first MAX_PROBLEMS, by line (and a
+    last one saying how many more), `problems` the same in English, and `total`
+    counts them all."""
+
+    def __init__(self, details: list[Problem], total: int | None = None):
+        self.details = details
+        self.problems = [problem.english() for problem in details]
+        super().__init__("\n".join(self.problems))
+        self.total = len(details) if total is None else total
+
+
+def refused(key: str, line: int | None = None, **params) -> ContractImportError:
+    """A file refused for one reason."""
+    return ContractImportError([Problem(line, key, params)])
 
 
 @dataclass
@@ -104,18 +131,18 @@ class _Row:
 
 class _Problems:
     def __init__(self):
-        self.found: list[tuple[int, str]] = []
+        self.found: list[Problem] = []
         self.total = 0
 
-    def add(self, line: int, text: str) -> None:
+    def add(self, line: int, key: str, **params) -> None:
         self.total += 1
         if len(self.found) < MAX_PROBLEMS:
-            self.found.append((line, f"line {line}: {text}"))
+            self.found.append(Problem(line, key, params))
 
     def error(self) -> ContractImportError:
-        problems = [text for _, text in sorted(self.found)]
+        problems = sorted(self.found, key=lambda problem: problem.line)
         if self.total > len(problems):
-            problems.append(f"... and {self.total - len(problems)} more")
+            problems.append(Problem(None, "REGISTRY_MORE", {"count": self.total - len(problems)}))
         return ContractImportError(problems, self.total)
 
 
@@ -126,14 +153,16 @@ def import_contracts(
     *,
     full_sync: bool = False,
     dry_run: bool = False,
+    before_commit: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Upsert the registry from `source` (the file's text, or its lines as an open
     text file gives them) in one transaction; nothing is written if any row is
     bad. With `full_sync`, active contracts missing from the export are ended
     (never deleted: accounts refer to them by number). With `dry_run`, everything
-    is checked and counted, and nothing is written."""
+    is checked and counted, and nothing is written. `before_commit` adds what
+    goes with the import (its history row, its audit row) to its transaction."""
     if settings.contract is None:
-        raise ContractImportError([f"tenant {settings.slug!r} has no contract format"])
+        raise refused("REGISTRY_NO_FORMAT", slug=settings.slug)
     lines = io.StringIO(source) if isinstance(source, str) else source
     summary = ImportSummary(full_sync=full_sync, dry_run=dry_run)
     problems = _Problems()
@@ -152,13 +181,13 @@ def import_contracts(
             raise problems.error()
         if full_sync:
             if summary.rows == 0:
-                raise ContractImportError(
-                    ["the export lists no contracts: a full sync would end them all"]
-                )
+                raise refused("REGISTRY_FULL_SYNC_EMPTY")
             summary.ended = _end_missing(tenant, dry_run)
         if dry_run:
             db.session.rollback()
         else:
+            if before_commit is not None:
+                before_commit(summary)
             db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -175,14 +204,14 @@ def _rows(settings: TenantSettings, reader, problems: _Problems) -> Iterator[_Ro
     try:
         first = next(reader)
     except StopIteration:
-        raise ContractImportError(["line 1: the file is empty"]) from None
+        raise refused("REGISTRY_EMPTY", 1) from None
     except csv.Error as exc:
-        raise ContractImportError([f"line 1: {exc}"]) from None
+        raise refused("REGISTRY_CSV", 1, error=str(exc)) from None
     header = [cell.strip().lower() for cell in first]
     if header:
         header[0] = header[0].lstrip("\ufeff")
     if header != HEADER:
-        raise ContractImportError([f"line 1: the header must be {','.join(HEADER)}"])
+        raise refused("REGISTRY_HEADER", 1, header=",".join(HEADER))
     contract = settings.contract
     try:
         for cells in reader:
@@ -190,32 +219,30 @@ def _rows(settings: TenantSettings, reader, problems: _Problems) -> Iterator[_Ro
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != 3:
-                problems.add(line, f"expected 3 columns, found {len(cells)}")
+                problems.add(line, "REGISTRY_COLUMNS", found=len(cells))
                 continue
             number = normalise_contract_number(cells[0])
             code = normalise_company_code(cells[1])
             status = cells[2].strip().lower()
             bad = False
             if len(number) > 40:
-                problems.add(line, "contract number is longer than 40 characters")
+                problems.add(line, "REGISTRY_NUMBER_LONG")
                 bad = True
             elif not contract.matches(number):
                 problems.add(
-                    line,
-                    f"contract number {number!r} does not match the format "
-                    f"(e.g. {contract.example})",
+                    line, "REGISTRY_NUMBER_FORMAT", number=number, example=contract.example
                 )
                 bad = True
             if not company_code_checksum_ok(code):
-                problems.add(line, f"company code {code!r} is not a valid 9-digit code")
+                problems.add(line, "REGISTRY_COMPANY_CODE", code=code)
                 bad = True
             if status not in STATUSES:
-                problems.add(line, f"status must be active or ended, not {status!r}")
+                problems.add(line, "REGISTRY_STATUS", status=status)
                 bad = True
             # A bad row's number still counts as seen, so a repeat of it is named too.
             yield _Row(line, number[:40], code, status if not bad else "")
     except csv.Error as exc:
-        problems.add(reader.line_num, str(exc))
+        problems.add(reader.line_num, "REGISTRY_CSV", error=str(exc))
 
 
 def _upsert(tenant: Tenant, batch: list[_Row], summary: ImportSummary, problems: _Problems):
@@ -232,7 +259,9 @@ def _upsert(tenant: Tenant, batch: list[_Row], summary: ImportSummary, problems:
     rows = []
     for row in batch:
         if row.number in earlier:
-            problems.add(row.line, f"contract {row.number} repeats line {earlier[row.number]}")
+            problems.add(
+                row.line, "REGISTRY_REPEATED", number=row.number, earlier=earlier[row.number]
+            )
             continue
         earlier[row.number] = row.line
         rows.append(row)

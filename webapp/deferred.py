@@ -51,6 +51,21 @@ def _pool() -> ThreadPoolExecutor:
 
 def after_response(work: Callable[[], None]) -> None:
     """Run `work` off the request's thread once the response is ready."""
+    guarded = _guarded(work)
+
+    @after_this_request
+    def schedule(response):
+        _submit(guarded)
+        return response
+
+
+def off_thread(work: Callable[[], None]) -> None:
+    """Run `work` off the request's thread now: for an after_request hook,
+    where after_response comes too late (its hooks have run)."""
+    _submit(_guarded(work))
+
+
+def _guarded(work: Callable[[], None]) -> Callable[[], None]:
     app = current_app._get_current_object()
     bound = copy_current_request_context(work)
 
@@ -62,13 +77,14 @@ def after_response(work: Callable[[], None]) -> None:
             # Nobody is waiting for this answer any more: log, never raise.
             app.logger.exception("work after the response failed")
 
-    @after_this_request
-    def schedule(response):
-        future = _pool().submit(guarded)
-        with _lock:
-            _pending.add(future)
-        future.add_done_callback(_forget)
-        return response
+    return guarded
+
+
+def _submit(guarded: Callable[[], None]) -> None:
+    future = _pool().submit(guarded)
+    with _lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
 
 
 def _forget(future: Future) -> None:

@@ -11,9 +11,10 @@ nothing), by its audit name (audit.EVENTS)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, logs, webhooks
@@ -41,6 +42,10 @@ TYPES = {
     "account.deletion_requested": "deletion_requested",
     "account.deletion_cancelled": "deletion_cancelled",
     "account.deleted": "deleted",
+    # Staff actions (webapp/console): the audit row carries the staff member and
+    # their reason; the webhook carries neither.
+    "account.blocked": "account_blocked",
+    "account.unblocked": "account_unblocked",
 }
 # Audited, never sent: the audit names with no webhook type.
 AUDIT_ONLY = (
@@ -53,6 +58,13 @@ AUDIT_ONLY = (
     "email_change_requested",  # a new address asked for, not yet confirmed
     "sessions_ended",  # "log out everywhere else", or one other device logged out
     "account_secured",  # "this was not me": every login and link ended
+    # Staff actions (webapp/console) that change no customer data a utility's
+    # systems hold.
+    "contracts_imported",
+    "webhook_endpoint_added",
+    "webhook_endpoint_removed",
+    "webhook_test_sent",
+    "webhook_retried",
 )
 # Facts whose webhook is about an account: without one (a reset asked for an
 # unknown address) only the audit row is written. A failed login is sent either
@@ -72,12 +84,14 @@ def emit(
     data: dict[str, Any] | None = None,
     address: str | None = None,
     email: str | None = None,
+    reason: str | None = None,
 ) -> None:
     """Record the fact `type` in the current transaction (the caller commits it
     with the change it describes): its audit row, with the actor and the
     request id, and its webhook deliveries. `data` is what the event's
     payload carries besides the account (see the README's events table);
-    `address` and `email` go to the audit row only, as audit.record keeps them."""
+    `address`, `email` and `reason` (a staff member's, see console/actions.py)
+    go to the audit row only, as audit.record keeps them."""
     assert type in TYPES or type in audit.EVENTS, type
     assert ACTOR_RE.fullmatch(actor), actor
     if account is not None:
@@ -90,7 +104,10 @@ def emit(
         email=email,
         actor=actor,
         request_id=logs.request_id(),
+        reason=reason,
     )
+    for listener in current_app.extensions.get("event_listeners", {}).get(type, ()):
+        listener(tenant_id, account=account, account_id=account_id)
     if type not in TYPES:
         return
     if account is None and account_id is not None:
@@ -99,6 +116,15 @@ def emit(
         return
     body = {"account": _account(account), **(data or {})}
     webhooks.queue(tenant_id, type, body)
+
+
+def listen(app: Flask, type: str, listener: Callable[..., None]) -> None:
+    """Call `listener(tenant_id, account=..., account_id=...)` inside every
+    emit of `type` in `app`, after the audit row is added and in the same
+    transaction (webapp/funnel counts confirmations and first logins so). A
+    listener adds to the transaction; it never commits."""
+    assert type in TYPES or type in audit.EVENTS, type
+    app.extensions.setdefault("event_listeners", {}).setdefault(type, []).append(listener)
 
 
 def emit_now(tenant_id: int, type: str, **kwargs) -> None:

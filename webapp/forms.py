@@ -16,6 +16,7 @@ from wtforms import Field, PasswordField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets.core import Input, clean_key
 
+from .breached_passwords import is_breached
 from .embed.csrf import FormTokenCSRF
 from .messages import message, rule_text
 from .policy import (
@@ -202,13 +203,23 @@ def password_problem(policy: PasswordPolicy, password: str) -> str | None:
 
 
 class PasswordRules:
+    """The tenant's password policy, for every form where a new password is chosen."""
+
     def __init__(self, policy: PasswordPolicy):
         self.policy = policy
 
     def __call__(self, form, field: Field):
-        problem = password_problem(self.policy, field.data or "")
+        password = field.data or ""
+        problem = password_problem(self.policy, password)
         if problem:
             raise StopValidation(problem)
+        # The breach check asks a remote API, so it runs on the full POST only,
+        # never in the live check (validate_field marks the form): that one runs
+        # at every pause in typing, and would send a hash prefix of each
+        # half-typed password and wait up to the API's timeout each time.
+        live = getattr(form, "live_check", False)
+        if self.policy.reject_breached and not live and is_breached(password):
+            raise StopValidation(message("PASSWORD_BREACHED"))
 
 
 class SameAs:
@@ -222,7 +233,9 @@ class SameAs:
 
 def validate_field(form, name: str) -> bool:
     """Run one field's validators, inline `validate_<name>` included, exactly as
-    `form.validate()` would for that field."""
+    `form.validate()` would for that field, except checks too slow to run while
+    a person types (PasswordRules' breach check): the full POST makes them."""
+    form.live_check = True
     field = form[name]
     inline = getattr(type(form), f"validate_{name}", None)
     return field.validate(form, [inline] if inline else [])

@@ -35,7 +35,8 @@ def hx_redirect(location: str) -> Response:
 def live_check(url: str | None, field_id: str) -> dict[str, str]:
     """htmx attributes of a live-checked input: checked on change (the person left
     the field after editing it), and on "revalidate", which static/js/app.js sends
-    while a field that shows an error is being corrected."""
+    while a field that shows an error is being corrected. `data-live-check`
+    tells app.js which requests are live checks (the funnel's "started")."""
     if not url:
         return {}
     return {
@@ -45,6 +46,7 @@ def live_check(url: str | None, field_id: str) -> dict[str, str]:
         "hx-swap": "outerHTML",
         "hx-include": "closest form",
         "hx-sync": "this:replace",
+        "data-live-check": "",
     }
 
 

@@ -277,6 +277,8 @@ def _before_commit(session: Session) -> None:
     state = _running.get()
     if state is None or state[1] or session is not state[2]:
         return
+    if session.in_nested_transaction():
+        return  # a savepoint released (webapp/funnel's counts): not the flow's commit
     if session.execute(_done_statement(state[0])).rowcount != 1:
         raise JobTakenOver(state[0])
     state[1] = True

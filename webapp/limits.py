@@ -40,6 +40,13 @@ DEFAULT_LIMITS = {
     # guessing goes no further) until the window has passed.
     "RATELIMIT_QA_IP": "600 per minute",
     "RATELIMIT_QA_TOKEN_FAILURES": "5 per 15 minutes",
+    # The OpenID Connect back channel (token, userinfo, revocation,
+    # introspection). A utility's portal calls it from one address for all its
+    # customers, so successes are not counted per address: failures are (a
+    # wrong client secret, a used code, a stolen token tried), and each client
+    # has a ceiling of its own.
+    "RATELIMIT_OIDC_FAILURES_IP": "30 per minute;300 per hour",
+    "RATELIMIT_OIDC_CLIENT": "1200 per minute",
     # Per account (the submitted email at this tenant). Failed logins only: an
     # attacker is slowed to 10 guesses per 15 minutes, and the owner can always
     # log in again once the window has passed.
@@ -107,6 +114,20 @@ def logged_in_key() -> str:
 
     email = current_user.email if current_user.is_authenticated else ""
     return _tenant_digest(email[:320])
+
+
+def oidc_client_key() -> str:
+    """key_func: the client the request names (HTTP Basic's user, else the form's
+    client_id), checked or not: a client's ceiling is spent by whoever uses its
+    name, which only hurts a client whose secret or requests are not its own."""
+    client_id = request.authorization.username if request.authorization else None
+    client_id = client_id or request.form.get("client_id") or ""
+    return "client:" + _tenant_digest(client_id[:200])
+
+
+def oidc_failed(response) -> bool:
+    """An OAuth answer counts against the address when it refuses (4xx)."""
+    return 400 <= response.status_code < 500
 
 
 def contract_number_key() -> str:

@@ -21,9 +21,15 @@ def public_base(settings: TenantSettings) -> str:
 
 def email_link(settings: TenantSettings, endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` in the tenant of `settings`, for an email."""
-    base = urlsplit(public_base(settings))
+    values["tenant"] = settings.slug
+    return link_at(public_base(settings), endpoint, **values)
+
+
+def link_at(base_url: str, endpoint: str, **values) -> str:
+    """The absolute URL of `endpoint` at `base_url` (the staff console's links
+    use PUBLIC_URL itself: they belong to no tenant)."""
+    base = urlsplit(base_url)
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
-    values["tenant"] = settings.slug
     return adapter.build(endpoint, values, force_external=True)

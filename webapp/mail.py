@@ -41,6 +41,8 @@ SUBJECTS = {
     "email_taken": _l("Your address was entered at %(product)s"),
     "email_changed": _l("Your %(product)s email address was changed"),
     "deletion_requested": _l("Your %(product)s account will be deleted"),
+    "details_corrected": _l("Your details at %(product)s were corrected"),
+    "staff_invite": _l("Set up your %(product)s staff console account"),
 }
 MAX_ATTEMPTS = 8
 # In Session.info: the messages queued in the open transaction, then the ids of
@@ -50,16 +52,18 @@ COMMITTED = "savitarna.mail_committed"
 
 
 def queue(
-    tenant: Tenant, settings: TenantSettings, kind: str, to: str, language: str, **context
+    tenant: Tenant | None, settings: TenantSettings, kind: str, to: str, language: str, **context
 ) -> OutboxMessage:
     """Render a message in the recipient's language and add it to the session.
+    `tenant` is None for mail of the deployment's own (the staff console), whose
+    `settings` is then any object with the brand attributes the layout reads.
 
     The caller commits it together with the change it reports."""
     with force_locale(language):
         context.update(settings=settings, kind=kind, language=language)
         subject = str(SUBJECTS[kind]) % {"product": settings.product_name}
         message = OutboxMessage(
-            tenant_id=tenant.id,
+            tenant_id=tenant.id if tenant is not None else None,
             kind=kind,
             recipient=to,
             subject=subject,
@@ -187,7 +191,9 @@ class UnsendableAddress(ValueError):
 def build_email(message: OutboxMessage) -> EmailMessage:
     """The message with exactly the stored address in To:, or UnsendableAddress."""
     sender_name, sender_address = parseaddr(current_app.config["MAIL_FROM"])
-    settings_name = message.tenant.settings.get("product_name") or sender_name
+    settings_name = (
+        message.tenant.settings.get("product_name") if message.tenant else None
+    ) or sender_name
     email = EmailMessage()
     email["Subject"] = message.subject
     email["From"] = formataddr((settings_name, sender_address))

@@ -19,6 +19,10 @@ MESSAGES = {
     "PASSKEY_NAME_REQUIRED": _l("Enter a name for the passkey."),
     "AUTHENTICATOR_ADDED": _l("The authenticator app was set up."),
     "AUTHENTICATOR_REMOVED": _l("The authenticator app was removed."),
+    # The staff console (webapp/console)
+    "CONSOLE_CODE_WRONG": _l(
+        "This code did not work. Enter the newest code from your authenticator app."
+    ),
     "FACTOR_LAST": _l(
         "%(name)s requires a second way to log in: add another one before removing this one."
     ),
@@ -65,6 +69,10 @@ MESSAGES = {
     "PASSWORD_COMMON": _l(
         "This is one of the most common passwords and easy to guess: choose another one."
     ),
+    "PASSWORD_BREACHED": _l(
+        "This password has appeared in known data breaches, so others may try it: "
+        "choose another one."
+    ),
     "PASSWORD_REPEAT_REQUIRED": _l("Repeat the password."),
     "PASSWORD_MISMATCH": _l("The passwords do not match: type the same password in both fields."),
     "PASSWORDS_MATCH": _l("The passwords match."),
@@ -108,6 +116,69 @@ MESSAGES = {
         "We have emailed you a link that cancels the deletion, in case you change your mind."
     ),
     "DELETION_CANCELLED": _l("The deletion is cancelled: your account stays."),
+    # The staff console's actions (webapp/console/actions.py)
+    "CONSOLE_REASON_REQUIRED": _l("Enter the reason: it is kept in the audit log."),
+    "CONSOLE_REASON_TOO_LONG": _l("Shorten the reason to at most %(max)d characters."),
+    "CONSOLE_NOT_FOUND": _l("There is no such customer at this utility."),
+    "CONSOLE_ALREADY_CONFIRMED": _l(
+        "This customer's email address is already confirmed: there is nothing to send again."
+    ),
+    "CONSOLE_BLOCKED": _l("This account is blocked: unblock it first."),
+    "CONSOLE_ALREADY_BLOCKED": _l("This account is already blocked."),
+    "CONSOLE_NOT_BLOCKED": _l("This account is not blocked."),
+    "CONSOLE_NOTHING_CHANGED": _l("Nothing was changed: the details are the same as before."),
+    "CONSOLE_PHONE_NEEDED_FOR_SMS": _l(
+        "The customer accepts SMS messages, so the phone number cannot be removed."
+    ),
+    "CONSOLE_NO_CONTRACTS": _l("This utility's accounts have no contract number."),
+    "CONSOLE_CONTRACT_NOT_FOUND": _l(
+        "The registry has no active contract with this number for the customer's company code."
+    ),
+    "CONSOLE_IDENTITY_UNCHECKED": _l(
+        "Check the customer's identity first, then tick the box to say you did."
+    ),
+    "CONSOLE_FACTOR_NOT_FOUND": _l("The customer has no such way to log in (any more)."),
+    "CONSOLE_DONE": _l("Done: the action is recorded in the audit log."),
+    "CONSOLE_FILE_REQUIRED": _l("Choose the CSV file to upload."),
+    "CONSOLE_FILE_REFUSED": _l("The file cannot be imported: see the lines below."),
+    "CONSOLE_UPLOAD_GONE": _l(
+        "This preview is no longer current (another file was uploaded since): "
+        "upload the file again."
+    ),
+    "CONSOLE_IMPORTED": _l(
+        "The registry is imported: %(created)d added, %(updated)d changed, "
+        "%(unchanged)d unchanged, %(ended)d ended."
+    ),
+    "CONSOLE_WEBHOOK_URL_REQUIRED": _l("Enter the endpoint's address, starting https://."),
+    "CONSOLE_WEBHOOK_REFUSED": _l(
+        "This address cannot receive webhooks. Use an https:// address of a public server "
+        "(%(detail)s)."
+    ),
+    "CONSOLE_WEBHOOK_TEST_SENT": _l(
+        "A test event is queued: the log below shows whether it was delivered."
+    ),
+    "CONSOLE_WEBHOOK_REMOVED": _l("The endpoint was removed."),
+    "CONSOLE_WEBHOOK_RETRIED": _l("The delivery will be tried again in a moment."),
+    # The contract registry import (webapp/contracts.py): the CLI prints these in
+    # English after "line N: ", the staff console in the reader's language.
+    "REGISTRY_NO_FORMAT": _l("tenant %(slug)s has no contract format"),
+    "REGISTRY_EMPTY": _l("the file is empty"),
+    "REGISTRY_CSV": _l("this is not readable CSV (%(error)s)"),
+    "REGISTRY_HEADER": _l("the header must be %(header)s"),
+    "REGISTRY_COLUMNS": _l("expected 3 columns, found %(found)d"),
+    "REGISTRY_NUMBER_LONG": _l("contract number is longer than 40 characters"),
+    "REGISTRY_NUMBER_FORMAT": _l(
+        "contract number “%(number)s” does not match the format (e.g. %(example)s)"
+    ),
+    "REGISTRY_COMPANY_CODE": _l("company code “%(code)s” is not a valid 9-digit code"),
+    "REGISTRY_STATUS": _l("status must be active or ended, not “%(status)s”"),
+    "REGISTRY_REPEATED": _l("contract %(number)s repeats line %(earlier)d"),
+    "REGISTRY_MORE": _l("... and %(count)d more"),
+    "REGISTRY_FULL_SYNC_EMPTY": _l("the export lists no contracts: a full sync would end them all"),
+    "REGISTRY_ENCODING": _l(
+        "the file is not UTF-8 text: save it as “CSV UTF-8” and upload it again"
+    ),
+    "REGISTRY_TOO_BIG": _l("the file is larger than %(size)d MB: split it into smaller files"),
 }
 
 PASSWORD_RULES = {

@@ -3,13 +3,14 @@ unique constraint includes it: the same email may hold accounts at two utilities
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -90,6 +91,10 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "embedded" or "direct": the form the registration that made the account
+    # was filled in, so the funnel (webapp/funnel) counts its confirmation and
+    # first login there too; emptied when that first login is counted.
+    funnel_channel: Mapped[str | None] = mapped_column(String(10))
     # Bumped on logout and password change: every session that carries an older
     # value stops working, on every instance, without a server-side session store.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
@@ -102,6 +107,9 @@ class Account(UserMixin, db.Model):
     # row stays, without personal data, so the audit rows keep their reference.
     deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by staff (webapp/console/actions.py): a blocked account cannot log in
+    # (it is told what a wrong password is told) until it is unblocked.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tenant: Mapped[Tenant] = relationship()
 
@@ -127,6 +135,46 @@ class Contract(db.Model):
     company_code: Mapped[str] = mapped_column(String(9))
     status: Mapped[str] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContractUpload(db.Model):
+    """A registry file a staff member uploaded and previewed, kept until it is
+    applied (or replaced by the next upload), so that "apply" writes exactly
+    the file the preview was made from, on whichever instance answers."""
+
+    __tablename__ = "contract_uploads"
+    __table_args__ = (Index("ix_contract_uploads_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[bytes] = mapped_column(db.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContractImport(db.Model):
+    """The registry's import history: who applied which file (its SHA-256),
+    when, and what it did. Written in the import's own transaction."""
+
+    __tablename__ = "contract_imports"
+    __table_args__ = (Index("ix_contract_imports_tenant", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # "staff:<id>" (or "system" for the CLI), as on audit rows.
+    actor: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Token(db.Model):
@@ -165,7 +213,8 @@ class OutboxMessage(db.Model):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # None for mail of no utility's: a staff console invitation (webapp/console).
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
@@ -178,7 +227,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    tenant: Mapped[Tenant] = relationship()
+    tenant: Mapped[Tenant | None] = relationship()
 
 
 class AuditEvent(db.Model):
@@ -199,6 +248,8 @@ class AuditEvent(db.Model):
     actor: Mapped[str | None] = mapped_column(String(60))
     # The request that caused it (logs.py's id, also for work done after the answer).
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # Why a staff member did it, in their words (console actions).
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()
@@ -378,3 +429,27 @@ class RecoveryCode(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FunnelDay(db.Model):
+    """How many times one step of the registration funnel happened at a
+    utility on one UTC day, per channel and language (see webapp/funnel): a
+    count, never a person. `field` names the form field of a field_error row
+    and is "" on the other steps (not NULL: NULLs never collide in a unique
+    key, so the upsert would add a row each time)."""
+
+    __tablename__ = "funnel_days"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "day", "channel", "language", "step", "field", name="uq_funnel_days_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    step: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)

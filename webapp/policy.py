@@ -35,6 +35,9 @@ class PasswordPolicy:
     allowed_symbols: str | None = None
     # Refuse the most common passwords (see common_passwords.py).
     reject_common: bool = False
+    # Refuse passwords seen in known data breaches (see breached_passwords.py):
+    # asked of a remote API, so only when a password is saved, never live.
+    reject_breached: bool = False
 
     @classmethod
     def from_mapping(cls, data: dict) -> PasswordPolicy:
@@ -44,9 +47,11 @@ class PasswordPolicy:
             require=tuple(data.get("require", RULE_KINDS)),
             allowed_symbols=data.get("allowed_symbols"),
             reject_common=data.get("reject_common", False),
+            reject_breached=data.get("reject_breached", False),
         )
-        if not isinstance(policy.reject_common, bool):
-            raise ValueError("reject_common must be true or false")
+        for name in ("reject_common", "reject_breached"):
+            if not isinstance(getattr(policy, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if not isinstance(policy.min_length, int) or not 6 <= policy.min_length <= 64:
             raise ValueError("min_length must be a whole number from 6 to 64")
         if not isinstance(policy.max_length, int) or not (

@@ -1,4 +1,4 @@
-"""Password hashing (argon2id) and emailed single-use tokens."""
+"""Password hashing (argon2id), emailed single-use tokens, and random ids."""
 
 from __future__ import annotations
 
@@ -13,6 +13,17 @@ from sqlalchemy import select, update
 
 from .extensions import db
 from .models import Account, Token, utcnow
+
+
+def random_id(nbytes: int) -> str:
+    """secrets.token_urlsafe(nbytes), never starting with "-": an id or a secret
+    shown to an operator is pasted after a command's name or option (`flask oidc
+    ...`, `curl -u`, `--savitarna-qa-token`), where a leading "-" reads as an
+    option. One in 64 draws is made again; every other character stays random."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if not token.startswith("-"):
+            return token
 
 
 def hasher() -> PasswordHasher:

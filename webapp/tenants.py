@@ -26,6 +26,8 @@ from .policy import PasswordPolicy
 from .profiles import Profile
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+# First path segments the site itself uses (the staff console, /console/).
+RESERVED_SLUGS = ("console",)
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 PHONE_MODES = ("off", "optional", "required")
 # A second factor (passkey, authenticator app): not offered, offered, or asked
@@ -107,6 +109,8 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
     where = f"tenant {slug!r}"
     if not SLUG_RE.match(slug):
         raise TenantDataError(f"{where}: slug must be 2-40 lower-case letters, digits or '-'.")
+    if slug in RESERVED_SLUGS:
+        raise TenantDataError(f"{where}: the slug {slug!r} is the address of the staff console.")
     profile = profiles.get(_required(data, "profile", str))
     if profile is None:
         raise TenantDataError(f"{where}: profile must be one of {', '.join(profiles.names())}.")

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from standardwebhooks import Webhook
 
 from .extensions import db
@@ -104,17 +104,70 @@ def parse_types(text: str | None) -> list[str]:
 
 
 def add_endpoint(
-    tenant: Tenant, url: str, types: list[str], secret: str | None = None
+    tenant: Tenant,
+    url: str,
+    types: list[str],
+    secret: str | None = None,
+    *,
+    actor: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Check and store an endpoint; return it and its secret (made when not given)."""
+    """Check and store an endpoint; return it and its secret (made when not
+    given). With `actor` (a staff member in the console), audited."""
     check_target(url)
     secret = check_secret(secret) if secret else new_secret()
     endpoint = WebhookEndpoint(
         tenant_id=tenant.id, url=url, secret=secret, event_types=types, enabled=True
     )
     db.session.add(endpoint)
+    _audit(tenant, "webhook_endpoint_added", actor)
     db.session.commit()
     return endpoint, secret
+
+
+def endpoints(tenant: Tenant) -> list[WebhookEndpoint]:
+    return list(
+        db.session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.tenant_id == tenant.id)
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def endpoint_of(tenant: Tenant, endpoint_id: int) -> WebhookEndpoint | None:
+    """The tenant's endpoint with this id, or None (another tenant's is None too)."""
+    return db.session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant.id
+        )
+    )
+
+
+def remove_endpoint(tenant: Tenant, endpoint: WebhookEndpoint, *, actor: str | None = None):
+    """Remove the endpoint with its deliveries (sent or waiting)."""
+    assert endpoint.tenant_id == tenant.id
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+    _audit(tenant, "webhook_endpoint_removed", actor)
+    db.session.commit()
+
+
+def send_test(
+    tenant: Tenant, endpoint: WebhookEndpoint, *, actor: str | None = None
+) -> WebhookDelivery:
+    """Queue a webhook.test event to the endpoint, whatever its event types."""
+    assert endpoint.tenant_id == tenant.id
+    [delivery] = queue(tenant.id, TEST_TYPE, {"endpoint": endpoint.id}, endpoint=endpoint)
+    _audit(tenant, "webhook_test_sent", actor)
+    db.session.commit()
+    return delivery
+
+
+def _audit(tenant: Tenant, event: str, actor: str | None) -> None:
+    if actor is not None:
+        from .events import emit
+
+        emit(tenant.id, event, actor=actor)
 
 
 # -- queueing ----------------------------------------------------------------
@@ -393,3 +446,58 @@ def retry_now(delivery_id: int) -> None:
         .values(next_attempt_at=utcnow(), failed_at=None)
     )
     db.session.commit()
+
+
+# -- the delivery log ---------------------------------------------------------
+
+
+def deliveries(tenant: Tenant, *, failed: bool = False, limit: int = 50) -> list[WebhookDelivery]:
+    """The tenant's deliveries, newest first (only those given up: `failed`)."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.tenant_id == tenant.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if failed:
+        query = query.where(WebhookDelivery.failed_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+def state(delivery: WebhookDelivery) -> str:
+    """ "delivered", "failed" (given up), "retrying" (an attempt failed, another
+    is due at next_attempt_at) or "waiting" (not tried yet)."""
+    if delivery.delivered_at:
+        return "delivered"
+    if delivery.failed_at:
+        return "failed"
+    return "retrying" if delivery.attempts else "waiting"
+
+
+def retry(tenant: Tenant, delivery_id: int, *, actor: str | None = None) -> bool:
+    """ "Retry now": the tenant's undelivered delivery is due at once (a failed
+    one gets one more attempt, the worker sends it); False if there is no such
+    delivery or it was delivered."""
+    result = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.tenant_id == tenant.id,
+            WebhookDelivery.delivered_at.is_(None),
+        )
+        .values(
+            next_attempt_at=utcnow(),
+            failed_at=None,
+            # A delivery given up has used its attempts: one more is granted.
+            attempts=case(
+                (WebhookDelivery.attempts >= MAX_ATTEMPTS, MAX_ATTEMPTS - 1),
+                else_=WebhookDelivery.attempts,
+            ),
+        )
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    _audit(tenant, "webhook_retried", actor)
+    db.session.commit()
+    return True

@@ -98,6 +98,17 @@
     if (window.htmx) window.htmx.trigger(control, "revalidate");
   });
 
+  // The registration funnel counts a form as started on its first live check
+  // (webapp/funnel/counting.py): once that check has left with the form's
+  // values, the page is marked started at once, so checks sent together (an
+  // autofill changes several fields) do not each count it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var control = event.detail.elt;
+    if (!control.hasAttribute || !control.hasAttribute("data-live-check") || !control.form) return;
+    var started = control.form.querySelector("#funnel-started");
+    if (started) started.value = "started";
+  });
+
   // The utility's service worker shows an offline page when the network is gone.
   // Embedded forms have no manifest link (and <body class="embed">): they live in
   // another site's frame, where an offline page of ours has no place.

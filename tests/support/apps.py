@@ -32,6 +32,9 @@ def base_config(tmp_path: Path, url: str, **overrides) -> dict:
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": None,
+        # Tests never ask the Internet whether a password was breached: the
+        # tests of that check serve the range API themselves (support/range_api.py).
+        "BREACHED_PASSWORDS_URL": "",
         **overrides,
     }
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def serve_in_thread(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A small HTTP server on 127.0.0.1:`port` (a receiver, an API the app
+    calls), serving from a daemon thread until `shut_down`."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def shut_down(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 def require_services(*names: str, why: str) -> None:
@@ -82,6 +98,8 @@ def production_env(database: str, instance: Path, **settings: str) -> dict[str, 
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
         "INSTANCE_PATH": str(instance),
+        # No password goes to the Internet's breach API from a test machine.
+        "BREACHED_PASSWORDS_URL": "",
         **settings,
     }
 

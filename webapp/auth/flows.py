@@ -15,7 +15,7 @@ from ..accounts import (
     find_account,
     newest_registration,
     send_confirmation,
-    send_reset_link,
+    send_reset,
 )
 from ..extensions import db
 from ..jobs import durable
@@ -50,7 +50,8 @@ def authenticate(
     """The account behind these credentials. The language the person logs in
     with becomes the language of their emails."""
     account = find_account(tenant, email)
-    if not verify_password(account, password):
+    # A blocked account (by staff) is told what a wrong password is told.
+    if not verify_password(account, password) or account.blocked_at is not None:
         events.emit_now(tenant.id, "login.failed", account=account, address=address, email=email)
         raise LoginFailed
     if account.email_confirmed_at is None:
@@ -175,10 +176,11 @@ def request_password_reset(
     Runs after the answer has been sent (see the view), so it cannot make a
     known address's answer slower than an unknown one's."""
     account = find_account(tenant, email)
-    if account is None:
+    # A blocked account (by staff) is sent nothing, as an unknown address.
+    if account is None or account.blocked_at is not None:
         events.emit_now(tenant.id, "password.reset_requested", address=address, email=email)
         return
-    send_reset_link(tenant, settings, account)
+    send_reset(tenant, settings, account, language)
     events.emit(
         tenant.id, "password.reset_requested", account=account, address=address, email=email
     )
@@ -222,6 +224,7 @@ def load_session_account(
             Account.id == account_id,
             Account.tenant_id == tenant.id,
             Account.session_epoch == epoch,
+            Account.blocked_at.is_(None),
             LoginSession.public_id == login_id,
             LoginSession.tenant_id == tenant.id,
             LoginSession.ended_at.is_(None),

@@ -131,6 +131,12 @@ def _continue(
     started_at: float | None = None,
 ) -> Response:
     amr = list(dict.fromkeys(amr))
+    if account.blocked_at is not None:
+        # Blocked by staff (a passkey, a reset link, a step passed after the
+        # block): refused with the message a wrong password gets.
+        session.clear()
+        flash(message("LOGIN_FAILED"), "error")
+        return _go(url_for("auth.login"))
     step = next(
         (
             s

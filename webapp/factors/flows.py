@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -84,6 +85,15 @@ class LastFactor(FactorError):
 
 class FactorNotFound(FactorError):
     """No such factor of this account."""
+
+
+@dataclass(frozen=True)
+class Remover:
+    """A staff member removing a customer's factor (webapp/console/actions.py),
+    after checking the customer's identity: their audit actor and reason."""
+
+    actor: str
+    reason: str
 
 
 # Policy
@@ -333,13 +343,16 @@ def remove_passkey(
     account: Account,
     passkey_id: int,
     address: str | None = None,
+    *,
+    by: Remover | None = None,
 ) -> None:
-    """Remove a passkey (not the last factor where the tenant requires one)."""
+    """Remove a passkey (not the last factor where the tenant requires one,
+    unless staff remove it: see Remover)."""
     passkey = _own_passkey(account, passkey_id)
-    _refuse_last(settings, account)
+    _refuse_last(settings, account, by)
     name = passkey.name
     db.session.delete(passkey)
-    _factor_changed(tenant, settings, account, "factor.removed", "passkey", name, address)
+    _factor_changed(tenant, settings, account, "factor.removed", "passkey", name, address, by)
     _drop_codes_without_factor(account)
     db.session.commit()
 
@@ -391,36 +404,50 @@ def start_authenticator(account: Account) -> tuple[str, str]:
         )
         db.session.commit()
     settings = settings_for(account.tenant)
-    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=settings.product_name)
+    return authenticator_qr(secret, account.email, settings.product_name)
+
+
+def authenticator_qr(secret: str, name: str, issuer: str) -> tuple[str, str]:
+    """The key as text (in groups of four) and its QR code as inline SVG."""
+    uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
     qr = segno.make(uri, error="m").svg_inline(scale=5, border=2, omitsize=False)
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr
 
 
-def _accept_code(factor: TotpFactor, code: str, now: datetime) -> bool:
-    """RFC 6238 with one step either side (a clock a little off, a code typed
-    as it changed). A code is taken once: the step it belongs to must be
-    newer than the newest one accepted before, and moving `last_step` is a
-    conditional UPDATE, so two requests with one code cannot both pass.
+def matching_step(
+    secret: str | None, code: str, now: datetime, last_step: int | None
+) -> int | None:
+    """The time step `code` belongs to, RFC 6238 with one step either side (a
+    clock a little off, a code typed as it changed), if it is newer than
+    `last_step`; else None. The caller moves its `last_step` to it with a
+    conditional UPDATE, so a code is taken once, even by two requests at once.
     (pyotp's TOTP.verify(valid_window=1) says whether, not which step, matched.)"""
-    secret = unseal(factor.secret)
     if secret is None or not (len(code) == 6 and code.isdigit()):
-        return False
+        return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
     for step in (current - 1, current, current + 1):
-        if factor.last_step is not None and step <= factor.last_step:
+        if last_step is not None and step <= last_step:
             continue
         if hmac.compare_digest(totp.generate_otp(step), code):
-            moved = db.session.execute(
-                update(TotpFactor)
-                .where(
-                    TotpFactor.id == factor.id,
-                    or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
-                )
-                .values(last_step=step, last_used_at=utcnow())
-            )
-            return moved.rowcount == 1
-    return False
+            return step
+    return None
+
+
+def _accept_code(factor: TotpFactor, code: str, now: datetime) -> bool:
+    """A code of this app's, not taken before (see matching_step)."""
+    step = matching_step(unseal(factor.secret), code, now, factor.last_step)
+    if step is None:
+        return False
+    moved = db.session.execute(
+        update(TotpFactor)
+        .where(
+            TotpFactor.id == factor.id,
+            or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
+        )
+        .values(last_step=step, last_used_at=utcnow())
+    )
+    return moved.rowcount == 1
 
 
 def confirm_authenticator(
@@ -434,7 +461,7 @@ def confirm_authenticator(
     """Confirm the app being set up with a code from it. Returns new recovery
     codes when the account had none (to show once), else None."""
     factor = authenticator(account, confirmed=False)
-    if factor is None or not _accept_code(factor, _digits(code), now or utcnow()):
+    if factor is None or not _accept_code(factor, digits(code), now or utcnow()):
         db.session.rollback()
         raise WrongCode
     factor.confirmed_at = utcnow()
@@ -453,19 +480,25 @@ def confirm_authenticator(
 
 
 def remove_authenticator(
-    tenant: Tenant, settings: TenantSettings, account: Account, address: str | None = None
+    tenant: Tenant,
+    settings: TenantSettings,
+    account: Account,
+    address: str | None = None,
+    *,
+    by: Remover | None = None,
 ) -> None:
     factor = authenticator(account)
     if factor is None:
         raise FactorNotFound
-    _refuse_last(settings, account)
+    _refuse_last(settings, account, by)
     db.session.delete(factor)
-    _factor_changed(tenant, settings, account, "factor.removed", "authenticator", None, address)
+    _factor_changed(tenant, settings, account, "factor.removed", "authenticator", None, address, by)
     _drop_codes_without_factor(account)
     db.session.commit()
 
 
-def _digits(code: str) -> str:
+def digits(code: str) -> str:
+    """A typed code without its spaces (apps show "123 456"), at most 20 characters."""
     return "".join((code or "").split())[:20]
 
 
@@ -476,7 +509,7 @@ def check_code(account: Account, code: str, now: datetime | None = None) -> tupl
     """The method references of a valid code of the account's: a code from its
     authenticator app, or one of its unused recovery codes (used up). Both are
     one-time passwords ("otp"); after the first step's factor, "mfa"."""
-    typed = _digits(code)
+    typed = digits(code)
     factor = authenticator(account)
     if factor is not None and _accept_code(factor, typed, now or utcnow()):
         db.session.commit()
@@ -558,7 +591,11 @@ def _drop_codes_without_factor(account: Account) -> None:
         )
 
 
-def _refuse_last(settings: TenantSettings, account: Account) -> None:
+def _refuse_last(settings: TenantSettings, account: Account, by: Remover | None = None) -> None:
+    # Staff remove a lost factor after checking who asks: the next login then
+    # sets up a new one where the tenant requires it.
+    if by is not None:
+        return
     if settings.second_factor == "required" and factor_count(account) <= 1:
         raise LastFactor
 
@@ -571,11 +608,17 @@ def _factor_changed(
     factor: str,
     name: str | None,
     address: str | None,
+    by: Remover | None = None,
 ) -> None:
     """The event and the owner's security email, in the caller's transaction:
     a factor they did not add (or remove) does not go unnoticed."""
     events.emit(
-        tenant.id, kind, account=account, data={"factor": factor, "name": name}, address=address
+        tenant.id,
+        kind,
+        account=account,
+        data={"factor": factor, "name": name},
+        address=address,
+        **({"actor": by.actor, "reason": by.reason} if by is not None else {}),
     )
     mail.queue(
         tenant,

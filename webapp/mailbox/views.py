@@ -38,7 +38,7 @@ def messages_json():
         [
             {
                 "id": m.id,
-                "tenant": m.tenant.slug,
+                "tenant": m.tenant.slug if m.tenant else None,
                 "kind": m.kind,
                 "to": m.recipient,
                 "subject": m.subject,

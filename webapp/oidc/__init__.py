@@ -9,11 +9,14 @@ bp = Blueprint("oidc", __name__, url_prefix="/<tenant:tenant>")
 
 
 def init_app(app: Flask) -> None:
+    from ..accounts import on_sessions_ended
     from . import cli, server
+    from .flows import revoke_tokens_of
     from .views import allow_redirect_after_login
 
     server.init_app(app)
     cli.init_app(app)
+    on_sessions_ended(app, revoke_tokens_of)
     app.after_request(allow_redirect_after_login)
 
 

@@ -3,14 +3,13 @@ it was granted, from the account (and its profile's fields for `utility`)."""
 
 from __future__ import annotations
 
-import secrets
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Account
+from ..security import random_id
 from .models import Subject
 
 # Scope -> the claims it releases (OpenID Connect Core 5.4, and ours).
@@ -42,9 +41,7 @@ def subject(account: Account) -> str:
     found = db.session.scalar(select(Subject.subject).where(Subject.account_id == account.id))
     if found is not None:
         return found
-    row = Subject(
-        tenant_id=account.tenant_id, account_id=account.id, subject=secrets.token_urlsafe(24)
-    )
+    row = Subject(tenant_id=account.tenant_id, account_id=account.id, subject=random_id(24))
     db.session.add(row)
     try:
         # Committed at once: the ID token is signed after the token's commit.

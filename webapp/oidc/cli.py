@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import Tenant
+from ..security import random_id
 from . import keys
 from .models import Client, digest
 
@@ -78,7 +79,7 @@ def create_client(tenant: Tenant, *, client_id: str | None = None, name: str, re
                   client_uri=None) -> tuple[Client, str | None]:  # fmt: skip
     """A new client (committed) and its secret (None for a public client),
     which is stored hashed and cannot be shown again."""
-    secret = None if public else secrets.token_urlsafe(32)
+    secret = None if public else random_id(32)
     client = Client(
         tenant_id=tenant.id,
         # Hex: an id starting with "-" would read as an option on the command line.
@@ -164,7 +165,7 @@ def clients_rotate_secret(tenant, client_id):
     client = _client(_tenant(tenant), client_id)
     if client.public:
         raise click.ClickException("a public client has no secret")
-    secret = secrets.token_urlsafe(32)
+    secret = random_id(32)
     client.secret_digest = digest(secret)
     db.session.commit()
     click.echo(json.dumps(_describe(client, secret), indent=2))

@@ -84,3 +84,18 @@ def revoke_consent(tenant: Tenant, account: Account, consent_id: int) -> bool:
     events.emit(tenant.id, "oidc.consent_revoked", account=account, data={"client_id": client_id})
     db.session.commit()
     return True
+
+
+def revoke_tokens_of(account: Account) -> None:
+    """Every access and refresh token the account's applications hold stops
+    working (its sessions were ended: a password reset, "log out everywhere");
+    the consents stay, so the next login through the application asks nothing."""
+    db.session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.tenant_id == account.tenant_id,
+            OAuthToken.account_id == account.id,
+            OAuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )

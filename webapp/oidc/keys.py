@@ -1,15 +1,18 @@
 """Signing keys per tenant: ES256, a `kid` each, the private half encrypted
 with a key derived from SECRET_KEY (AES-GCM), so neither a database dump nor a
 backup can sign an ID token. `rotate` adds a new key and retires the current
-one, which stays published until every ID token it signed has expired."""
+one, which stays published until every ID token it signed has expired. A key
+sealed under an earlier SECRET_KEY cannot be opened any more: `signing_key`
+then rotates by itself, so the token endpoint keeps answering."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
-import secrets
 from datetime import timedelta
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -19,9 +22,12 @@ from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Tenant, utcnow
+from ..security import random_id
 from .models import SigningKey
 
 ALG = "ES256"
+
+log = logging.getLogger(__name__)
 
 
 def _cipher() -> AESGCM:
@@ -46,7 +52,7 @@ def _open(sealed: str, kid: str) -> bytes:
 def add_key(tenant: Tenant) -> SigningKey:
     """A new signing key for the tenant (flushed, not committed)."""
     key = ECKey.generate_key("P-256")
-    kid = secrets.token_urlsafe(12)
+    kid = random_id(12)
     public = {**key.as_dict(private=False), "kid": kid, "alg": ALG, "use": "sig"}
     row = SigningKey(
         tenant_id=tenant.id,
@@ -76,6 +82,29 @@ def current_key(tenant: Tenant) -> SigningKey:
 
 def private_key(row: SigningKey) -> ECKey:
     return ECKey.import_key(_open(row.private_key, row.kid), {"kid": row.kid, "alg": row.alg})
+
+
+def signing_key(tenant: Tenant) -> tuple[SigningKey, ECKey]:
+    """The key that signs now, as its row and opened.
+
+    After SECRET_KEY has changed, the stored key was sealed under the old one
+    and cannot be opened (every instance must run the same SECRET_KEY). Rather
+    than answer 500 to every token request until an operator runs `flask oidc
+    keys rotate`, it is retired here and a new one made (committed): the old
+    public half stays published until the ID tokens it signed have expired, so
+    applications keep verifying them. A warning says it happened."""
+    row = current_key(tenant)
+    try:
+        return row, private_key(row)
+    except (InvalidTag, ValueError):
+        log.warning(
+            "oidc: signing key %s of tenant %s cannot be opened (SECRET_KEY changed?): "
+            "retired, and a new key made",
+            row.kid,
+            tenant.slug,
+        )
+    row = rotate(tenant)
+    return row, private_key(row)
 
 
 def rotate(tenant: Tenant) -> SigningKey:

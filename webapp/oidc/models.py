@@ -2,8 +2,8 @@
 keys. Every row carries its tenant, and every look-up includes it: a client,
 code or token of one utility is worthless at another. Secrets (client secrets,
 codes, access and refresh tokens) are stored as their SHA-256 only: each is a
-random value of 256 bits or more, so a fast hash is enough and a database
-reader cannot use one."""
+random value of some 250 bits or more (Authlib's 42 to 48 letters and digits, a
+secret's 32 bytes), so a fast hash is enough and a database reader cannot use one."""
 
 from __future__ import annotations
 

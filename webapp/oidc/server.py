@@ -24,7 +24,7 @@ from sqlalchemy import exists, or_, select, update
 from ..extensions import db
 from ..models import utcnow
 from .claims import subject, user_claims
-from .keys import ALG, current_key, jwks, private_key
+from .keys import ALG, jwks, signing_key
 from .models import AuthorizationCode, Client, OAuthToken, digest
 from .urls import issuer
 
@@ -180,6 +180,14 @@ class PKCE(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
+def _signing_key():
+    """The tenant's signing key, once per request: the header (asked for
+    first) names the very key that then signs, even if opening it made a new one."""
+    if "oidc_signing_key" not in g:
+        g.oidc_signing_key = signing_key(g.tenant)
+    return g.oidc_signing_key
+
+
 class OpenIDConnect(OpenIDCode):
     """ID tokens signed with the tenant's current key, `iss` the tenant's issuer."""
 
@@ -197,13 +205,13 @@ class OpenIDConnect(OpenIDCode):
         )
 
     def resolve_client_private_key(self, client):
-        return private_key(current_key(g.tenant))
+        return _signing_key()[1]
 
     def get_client_algorithm(self, client) -> str:
         return ALG
 
     def get_encode_header(self, client) -> dict:
-        return {"alg": ALG, "kid": current_key(g.tenant).kid, "typ": "JWT"}
+        return {"alg": ALG, "kid": _signing_key()[0].kid, "typ": "JWT"}
 
     def get_client_claims(self, client) -> dict:
         now = int(time.time())
@@ -255,7 +263,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token: OAuthToken):
-        return refresh_token.account
+        account = refresh_token.account
+        # Blocking ends an account's tokens; this refuses any made since.
+        return account if account.blocked_at is None else None
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
         pass  # marked refreshed when it was looked up

@@ -18,7 +18,7 @@ from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, log_out
 from ..extensions import csrf, limiter
 from ..htmx import render
-from ..limits import setting
+from ..limits import oidc_client_key, oidc_failed, refunded_unless, setting
 from ..messages import message
 from ..models import utcnow
 from ..security_headers import never_framed
@@ -231,9 +231,21 @@ def _refuse(error: OAuth2Error):
     return never_framed(render("oidc/error.html", 400, error=error.error))
 
 
+# Refusals of the back channel, per address, shared by its four endpoints;
+# charged first and given back for every answer that is not a refusal.
+back_channel_failures = limiter.shared_limit(
+    setting("RATELIMIT_OIDC_FAILURES_IP"), scope="oidc-failures"
+)
+client_ceiling = limiter.shared_limit(
+    setting("RATELIMIT_OIDC_CLIENT"), scope="oidc-client", key_func=oidc_client_key
+)
+
+
 @bp.post("/oidc/token")
 @csrf.exempt
-@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+@back_channel_failures
+@client_ceiling
+@refunded_unless(oidc_failed, "oidc-failures")
 def token():
     """The token endpoint (codes, refresh tokens)."""
     return authorization_server().create_token_response()
@@ -241,6 +253,8 @@ def token():
 
 @bp.route("/oidc/userinfo", methods=["GET", "POST"])
 @csrf.exempt
+@back_channel_failures
+@refunded_unless(oidc_failed, "oidc-failures")
 def userinfo():
     """The claims of the bearer's scopes; 401 without a valid access token."""
     try:
@@ -259,6 +273,9 @@ def userinfo():
 
 @bp.post("/oidc/revoke")
 @csrf.exempt
+@back_channel_failures
+@client_ceiling
+@refunded_unless(oidc_failed, "oidc-failures")
 def revoke():
     """RFC 7009 token revocation."""
     return authorization_server().create_endpoint_response("revocation")
@@ -266,6 +283,9 @@ def revoke():
 
 @bp.post("/oidc/introspect")
 @csrf.exempt
+@back_channel_failures
+@client_ceiling
+@refunded_unless(oidc_failed, "oidc-failures")
 def introspect():
     """RFC 7662 token introspection (confidential clients)."""
     return authorization_server().create_endpoint_response("introspection")

@@ -40,6 +40,8 @@ class Registration:
     invoices_by_email: bool = False
     sms_consent: bool = False
     terms_accepted: bool = False
+    # "embedded" or "direct" (webapp/funnel counts the account's later steps there).
+    channel: str = "direct"
     # A digest of the form post (its CSRF token and fields, without the password):
     # equal for a double click of one form, different for anyone else's.
     submission: str | None = None
@@ -114,7 +116,7 @@ def registered_data(settings: TenantSettings, account: Account) -> dict:
 
 def account_fields(settings: TenantSettings, data: Registration) -> dict:
     """The account's columns as this registration sets them: its profile says."""
-    return settings.kind.account_fields(settings, data)
+    return {**settings.kind.account_fields(settings, data), "funnel_channel": data.channel}
 
 
 def _repeated(account: Account, submission: str | None) -> bool:

@@ -9,6 +9,7 @@ import json
 from flask import abort, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
+from .. import funnel
 from ..auth.sessions import safe_next
 from ..embed.tickets import registration_ticket
 from ..extensions import limiter
@@ -92,8 +93,11 @@ def register():
         # The hash, the slow part, is made now for every registration alike; what
         # depends on whether the email has an account runs after the answer.
         later(register_customer, _registration(form, data), client_address())
+        funnel.count_submitted(form)
         session["sent_to"] = form.email.data
         return redirect(url_for(".sent", _anchor=registration_ticket(form.email.data)), 303)
+    if form.is_submitted():
+        funnel.count_refused(form)
     return render("registration/register.html", 422 if form.errors else 200, form=form)
 
 
@@ -104,6 +108,7 @@ def _registration(form, data: dict) -> Registration:
         last_name=data["last_name"],
         email=data["email"],
         language=str(get_locale()),
+        channel=funnel.channel(),
         password_hash=hash_password(data["password"]) if data.get("password") else None,
         company_code=data.get("company_code"),
         is_customer=getattr(form, "customer", None),
@@ -136,10 +141,11 @@ def check_field(field: str):
         abort(404)
     ok = validate_field(form, field)
     return render(
-        "_macros/field_error.html",
+        "registration/_check.html",
         200 if ok else 422,
         field=form[field],
         error=first_error(form[field]),
+        funnel_marks=funnel.count_live_check(form, field, ok),
     )
 
 

@@ -1,14 +1,14 @@
 """privacy: an account's deletion, asked for (purged after the grace period) and done
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
