@@ -207,6 +207,47 @@ def test_deliver_sends_each_message_once(client, app, smtp):
     assert len(handler.messages) == 1
 
 
+def test_a_delivered_message_keeps_no_working_link(client, app, smtp):
+    """Once delivered, the outbox row no longer holds the text: a copy of the
+    database hands out no confirmation link. What it was stays."""
+    controller, handler = smtp
+    app.config.update(
+        MAIL_URL=f"smtp://{controller.hostname}:{controller.port}", MAILBOX_ENABLED=False
+    )
+    submit(client, "/velzio/register", VELZIO_OK)
+    [(_, received)] = handler.messages
+    assert "/velzio/confirm/" in received.get_body("plain").get_content()
+    [stored] = outbox(app)
+    assert (stored.text_body, stored.html_body) == ("", "")
+    assert (stored.kind, stored.recipient, stored.language) == ("confirm", "ona@example.com", "lt")
+    assert stored.subject == received["Subject"] and stored.sent_at is not None
+
+
+def test_a_message_that_failed_keeps_its_text_for_the_retry(client, app):
+    app.config.update(MAIL_URL=f"smtp://127.0.0.1:{free_port()}", MAILBOX_ENABLED=False)
+    app.config["MAIL_TIMEOUT"] = 2
+    submit(client, "/velzio/register", VELZIO_OK)
+    [stored] = outbox(app)
+    assert stored.sent_at is None and "/velzio/confirm/" in stored.text_body
+
+
+def test_outbox_forget_sent_empties_what_was_sent_before(client, app, smtp):
+    """Messages delivered while the mailbox was on (or before delivery emptied
+    them) keep their text until `flask outbox forget-sent`; a test address's
+    stays while QA mail capture is on."""
+    controller, handler = smtp
+    app.config["MAIL_URL"] = f"smtp://{controller.hostname}:{controller.port}"
+    submit(client, "/velzio/register", VELZIO_OK)
+    submit(client, "/velzio/register", {**VELZIO_OK, "email": "tester-1@qa.example.com"})
+    assert len(handler.messages) == 2
+    assert all(m.text_body for m in outbox(app))
+    app.config.update(MAILBOX_ENABLED=False, QA_MAIL_CAPTURE=True, QA_TOKEN="t" * 40)
+    result = app.test_cli_runner().invoke(args=["outbox", "forget-sent"])
+    assert "the text of 1 sent messages emptied" in result.output
+    assert outbox(app, "ona@example.com")[0].text_body == ""
+    assert "/velzio/confirm/" in outbox(app, "tester-1@qa.example.com")[0].text_body
+
+
 def _queue_password_changed(email: str, language: str) -> None:
     """What a flow does: queue a message about the account of `email`."""
     known = db.session.scalar(select(Account).where(Account.email == email))

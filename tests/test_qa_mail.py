@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from support.data import VELZIO_OK
 from support.forms import submit
+from support.mail import outbox
 from support.people import confirm
 
 from webapp.config import ConfigError, load_config
@@ -225,6 +226,12 @@ def test_in_production_test_mail_is_sent_as_usual_and_readable(app, database, tm
     assert message["links"][0] in sent.get_body(("plain",)).get_content()
     real = client.get(f"/velzio/_qa/messages?to={REAL_ADDRESS}", headers=bearer())
     assert real.status_code == 404
+    # Delivered to a real address, its text is not kept (its link still works);
+    # the test address's is, for the API.
+    [kept] = outbox(app, TEST_ADDRESS)
+    [emptied] = outbox(app, REAL_ADDRESS)
+    assert message["links"][0] in kept.text_body
+    assert emptied.sent_at is not None and (emptied.text_body, emptied.html_body) == ("", "")
     assert client.get("/velzio/_qa/", headers=bearer("wrong")).status_code == 401
 
 

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from support.data import ELEKTRUM_OK, VELZIO_OK
@@ -613,3 +613,72 @@ def test_https_goes_to_the_checked_address_with_the_name_verified(app, tmp_path,
         assert "CERTIFICATE_VERIFY_FAILED" in deliveries(app)[-1].last_error
     finally:
         receiver.stop()
+
+
+# -- the secret at rest ---------------------------------------------------------
+
+
+def stored_secret(app, endpoint_id: int) -> str:
+    with app.app_context():
+        return db.session.execute(
+            text("SELECT secret FROM webhook_endpoints WHERE id = :id"), {"id": endpoint_id}
+        ).scalar_one()
+
+
+def test_the_secret_is_stored_sealed_and_still_signs(app, receiver):
+    endpoint = add(app, receiver.url, receiver.secret)
+    stored = stored_secret(app, endpoint)
+    assert stored.startswith("v1.") and receiver.secret not in stored
+    queue_test(app, endpoint)
+    assert deliver(app) == (1, 0)
+    assert receiver.requests[0]["verified"]
+
+
+def test_a_made_secret_is_shown_once_and_stored_sealed(app):
+    result = cli(app, "add", "velzio", "http://127.0.0.1:9/hook")
+    assert result.exit_code == 0, result.output
+    secret = result.output.split("give it to the receiver): ")[1].strip()
+    assert webhooks.check_secret(secret) == secret
+    endpoint = int(result.output.split()[2])
+    assert secret not in stored_secret(app, endpoint)
+    assert secret not in cli(app, "list", "velzio").output
+
+
+def test_a_secret_stored_in_clear_before_0014_signs_and_is_sealed_on_use(app, receiver):
+    endpoint = add(app, receiver.url, receiver.secret)
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE webhook_endpoints SET secret = :s WHERE id = :id"),
+            {"s": receiver.secret, "id": endpoint},
+        )
+        db.session.commit()
+    queue_test(app, endpoint)
+    assert deliver(app) == (1, 0)
+    assert receiver.requests[0]["verified"]
+    assert stored_secret(app, endpoint).startswith("v1.")
+
+
+def test_after_a_secret_key_change_the_fallback_opens_the_secret(app, receiver):
+    endpoint = add(app, receiver.url, receiver.secret)
+    sealed_before = stored_secret(app, endpoint)
+    old_key = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="a-new-secret-key", SECRET_KEY_FALLBACKS=[old_key])
+    queue_test(app, endpoint)
+    assert deliver(app) == (1, 0)
+    assert receiver.requests[0]["verified"]
+    # Sealed anew under the new key: without the fallback it still opens.
+    assert stored_secret(app, endpoint) != sealed_before
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    queue_test(app, endpoint)
+    assert deliver(app) == (1, 0)
+    assert [r["verified"] for r in receiver.requests] == [True, True]
+
+
+def test_a_secret_no_key_opens_fails_the_attempt_and_says_why(app, receiver):
+    endpoint = add(app, receiver.url, receiver.secret)
+    app.config.update(SECRET_KEY="a-new-secret-key", SECRET_KEY_FALLBACKS=[])
+    queue_test(app, endpoint)
+    assert deliver(app) == (0, 1)
+    assert receiver.requests == []
+    [row] = deliveries(app)
+    assert row.delivered_at is None and "opens under no key" in row.last_error

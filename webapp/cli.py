@@ -197,6 +197,22 @@ def outbox_status():
     )
 
 
+@outbox_cli.command("forget-sent")
+def outbox_forget_sent():
+    """Empty the text of messages sent before delivery did it (their links
+    still work), except those mail.keeps_body keeps; print how many."""
+    count = 0
+    query = select(OutboxMessage).where(
+        OutboxMessage.sent_at.is_not(None), OutboxMessage.text_body != ""
+    )
+    for message in db.session.scalars(query).all():
+        if not mail.keeps_body(message):
+            mail.forget_body(message)
+            count += 1
+    db.session.commit()
+    click.echo(f"outbox: the text of {count} sent messages emptied")
+
+
 @audit_cli.command("list")
 @click.option("--tenant", "tenant_slug", help="Only this tenant.")
 @click.option("--email", help="Only events of this account (or failed attempts on this address).")

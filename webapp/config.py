@@ -40,6 +40,14 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def secret_key_fallbacks(value: str | list | tuple | None) -> list[str]:
+    """SECRET_KEY_FALLBACKS: earlier SECRET_KEYs, comma-separated (a list as
+    an override), newest first. Tried after SECRET_KEY: by webapp/sealing.py
+    to open stored secrets, and by Flask 3.1 for session cookies."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [item.strip() for item in items if item and item.strip()]
+
+
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from defaults, the environment and overrides."""
     overrides = dict(overrides or {})
@@ -164,6 +172,13 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     check_qa_settings(config, production)
     config["TRUSTED_HOSTS"] = trusted_hosts(config)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance_path)
+    config["SECRET_KEY_FALLBACKS"] = [
+        key
+        for key in secret_key_fallbacks(
+            overrides.get("SECRET_KEY_FALLBACKS", os.environ.get("SECRET_KEY_FALLBACKS"))
+        )
+        if key != config["SECRET_KEY"]
+    ]
     return config
 
 

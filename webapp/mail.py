@@ -1,6 +1,8 @@
 """Email through a transactional outbox: a message is a row written in the same
 transaction as the change that causes it, then delivered after commit. A message
 that fails stays in the outbox and is retried with backoff by `flask outbox send`.
+Once delivered over SMTP its text and HTML are emptied (keeps_body says
+where they are kept), so the outbox holds no working link.
 
 Delivery after commit happens in one place: a commit that wrote messages queued
 in its transaction delivers them (init_app's session hooks); a transaction
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from .deferred import after_response, in_background
 from .extensions import db
 from .models import OutboxMessage, Tenant, utcnow
-from .tenants import TenantSettings
+from .tenants import TenantSettings, is_qa_address, settings_for
 
 SUBJECTS = {
     "confirm": _l("Confirm your registration at %(product)s"),
@@ -163,8 +165,31 @@ def deliver(message_ids: list[int] | None = None, limit: int = 100) -> tuple[int
             message.attempts += 1
             message.sent_at = utcnow()
             message.last_error = None
+            if not keeps_body(message):
+                forget_body(message)
         db.session.commit()
     return sent, failed
+
+
+def keeps_body(message: OutboxMessage) -> bool:
+    """Whether a sent message keeps its text: its links (set a password,
+    confirm, reset) still work, so a copy of the outbox would hand them out.
+    Kept only where something still shows them: the development mailbox
+    (MAILBOX_ENABLED), and mail to a tenant's test address while QA mail
+    capture is on (the QA API returns its links)."""
+    config = current_app.config
+    if config["MAILBOX_ENABLED"]:
+        return True
+    return bool(config["QA_MAIL_CAPTURE"] and config["QA_TOKEN"]) and is_qa_address(
+        settings_for(message.tenant), message.recipient
+    )
+
+
+def forget_body(message: OutboxMessage) -> None:
+    """Empty the text and HTML of a delivered message; what it was (kind,
+    recipient, subject, language, times) stays."""
+    message.text_body = ""
+    message.html_body = ""
 
 
 def _claim(message_id: int) -> bool:

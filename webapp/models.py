@@ -279,10 +279,11 @@ class Job(db.Model):
 
 
 class WebhookEndpoint(db.Model):
-    """A utility's receiver of signed webhooks (see webhooks.py). The secret is
-    the Standard Webhooks `whsec_...` key as given: a database reader can read
-    it (and so sign messages the receiver would accept), like the database
-    password itself; it never goes into tenants.toml or the logs."""
+    """A utility's receiver of signed webhooks (see webhooks.py). The secret,
+    the Standard Webhooks `whsec_...` key, is stored sealed (webapp/sealing.py,
+    purpose "webhook", bound to the endpoint's id): a database reader without
+    SECRET_KEY cannot sign messages the receiver would accept. It never goes
+    into tenants.toml or the logs; webhooks.endpoint_secret opens it."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_tenant", "tenant_id"),)
@@ -394,8 +395,8 @@ class Passkey(db.Model):
 
 
 class TotpFactor(db.Model):
-    """An authenticator app (RFC 6238). The secret is encrypted with a key
-    derived from SECRET_KEY (webapp/factors/secrets.py); `last_step` is the
+    """An authenticator app (RFC 6238). The secret is sealed under a key
+    derived from SECRET_KEY (webapp/sealing.py, bound to the account); `last_step` is the
     newest time step accepted, so a code is accepted once. Unconfirmed until
     the person has typed one code from it."""
 

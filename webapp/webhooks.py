@@ -4,7 +4,8 @@ events.emit queues one `WebhookDelivery` per enabled endpoint of the tenant
 that receives the type, in the transaction of the fact itself. Only the worker
 (`flask worker`) sends them, so a receiver that is down or slow never fails
 or slows a customer's request. Each attempt is a POST of the stored JSON body,
-signed with the endpoint's secret (webhook-id, webhook-timestamp,
+signed with the endpoint's secret (stored sealed, bound to the endpoint:
+webapp/sealing.py) (webhook-id, webhook-timestamp,
 webhook-signature); a 2xx answer delivers it, anything else (an error, a
 redirect, a timeout, an address refused) is retried after BACKOFF_SECONDS
 under the same webhook-id, then the delivery is marked failed.
@@ -36,6 +37,7 @@ from flask import current_app
 from sqlalchemy import and_, case, delete, or_, select, update
 from standardwebhooks import Webhook
 
+from . import sealing
 from .extensions import db
 from .models import Tenant, WebhookDelivery, WebhookEndpoint, utcnow
 
@@ -49,6 +51,7 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 # receiver does not hold up the jobs and mail in the same worker.
 ROUND_SECONDS = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
+SEALING_PURPOSE = "webhook"
 
 
 class WebhookError(ValueError):
@@ -116,12 +119,35 @@ def add_endpoint(
     check_target(url)
     secret = check_secret(secret) if secret else new_secret()
     endpoint = WebhookEndpoint(
-        tenant_id=tenant.id, url=url, secret=secret, event_types=types, enabled=True
+        tenant_id=tenant.id, url=url, secret="", event_types=types, enabled=True
     )
     db.session.add(endpoint)
+    db.session.flush()  # its id, which the sealed secret is bound to
+    endpoint.secret = seal_secret(endpoint.id, secret)
     _audit(tenant, "webhook_endpoint_added", actor)
     db.session.commit()
     return endpoint, secret
+
+
+def seal_secret(endpoint_id: int, secret: str) -> str:
+    """The secret as stored: sealed (webapp/sealing.py), bound to the endpoint."""
+    return sealing.seal(SEALING_PURPOSE, secret, str(endpoint_id))
+
+
+def endpoint_secret(endpoint: WebhookEndpoint) -> str:
+    """The endpoint's secret, opened; WebhookError when no key opens it. One
+    stored in clear (before migration 0014) or under a SECRET_KEY_FALLBACKS
+    key is sealed anew on the row (written with the caller's commit)."""
+    try:
+        opened = sealing.unseal(SEALING_PURPOSE, endpoint.secret, str(endpoint.id))
+    except sealing.Unreadable as exc:
+        raise WebhookError(
+            "the endpoint's secret opens under no key (SECRET_KEY changed without "
+            "SECRET_KEY_FALLBACKS?): add the endpoint again with its secret"
+        ) from exc
+    if opened.resealed:
+        endpoint.secret = opened.resealed
+    return opened.text
 
 
 def endpoints(tenant: Tenant) -> list[WebhookEndpoint]:
@@ -363,12 +389,18 @@ def attempt(delivery_id: int) -> tuple[bool, int]:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = delivery.endpoint
     webhook_id, body, attempts = delivery.webhook_id, delivery.payload, delivery.attempts
-    endpoint_id, url, secret, enabled = endpoint.id, endpoint.url, endpoint.secret, endpoint.enabled
+    endpoint_id, url, enabled = endpoint.id, endpoint.url, endpoint.enabled
+    try:
+        secret, unreadable = endpoint_secret(endpoint), None
+    except WebhookError as exc:
+        secret, unreadable = "", exc
     # No transaction stays open while the receiver thinks.
     db.session.commit()
     status = None
     if not enabled:
         error = "endpoint disabled"
+    elif unreadable is not None:
+        error = f"refused: {unreadable}"
     else:
         try:
             status = send(url, secret, webhook_id, body)

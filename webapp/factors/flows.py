@@ -42,7 +42,7 @@ from ..extensions import db
 from ..links import email_link, public_base
 from ..models import Account, LoginSession, Passkey, RecoveryCode, Tenant, TotpFactor, utcnow
 from ..tenants import TenantSettings, settings_for
-from .secrets import seal, unseal
+from .secrets import account_context, open_sealed, seal
 
 RECOVERY_CODES = 10
 # 31 letters and digits without look-alikes (no 0/o, 1/l/i): 12 of them carry
@@ -389,7 +389,7 @@ def start_authenticator(account: Account) -> tuple[str, str]:
     it is typed (the same one while the setup page is reloaded): the key as
     text (in groups of four) and the QR code as inline SVG."""
     factor = authenticator(account, confirmed=False)
-    secret = unseal(factor.secret) if factor is not None else None
+    secret = _secret(factor) if factor is not None else None
     if secret is None:
         secret = pyotp.random_base32()
         db.session.execute(
@@ -400,9 +400,13 @@ def start_authenticator(account: Account) -> tuple[str, str]:
             )
         )
         db.session.add(
-            TotpFactor(tenant_id=account.tenant_id, account_id=account.id, secret=seal(secret))
+            TotpFactor(
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                secret=seal(secret, account_context(account.id)),
+            )
         )
-        db.session.commit()
+    db.session.commit()
     settings = settings_for(account.tenant)
     return authenticator_qr(secret, account.email, settings.product_name)
 
@@ -412,6 +416,18 @@ def authenticator_qr(secret: str, name: str, issuer: str) -> tuple[str, str]:
     uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
     qr = segno.make(uri, error="m").svg_inline(scale=5, border=2, omitsize=False)
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr
+
+
+def _secret(factor: TotpFactor) -> str | None:
+    """The factor's secret, or None when no key opens it. One stored in an
+    older format or under a SECRET_KEY_FALLBACKS key is sealed anew on the
+    row (written with the caller's commit)."""
+    opened = open_sealed(factor.secret, account_context(factor.account_id))
+    if opened is None:
+        return None
+    if opened.resealed:
+        factor.secret = opened.resealed
+    return opened.text
 
 
 def matching_step(
@@ -436,7 +452,7 @@ def matching_step(
 
 def _accept_code(factor: TotpFactor, code: str, now: datetime) -> bool:
     """A code of this app's, not taken before (see matching_step)."""
-    step = matching_step(unseal(factor.secret), code, now, factor.last_step)
+    step = matching_step(_secret(factor), code, now, factor.last_step)
     if step is None:
         return False
     moved = db.session.execute(

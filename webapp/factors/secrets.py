@@ -1,31 +1,36 @@
-"""The authenticator-app secret at rest: encrypted (Fernet: AES-CBC with an
-HMAC) under a key derived from SECRET_KEY, so a copy of the database alone
-yields no secret. Rotating SECRET_KEY makes the stored secrets unreadable:
-those people set their app up again (their recovery codes still work)."""
+"""The authenticator-app secret at rest, sealed by webapp/sealing.py (purpose
+"totp", bound to the account): a copy of the database alone yields no
+secret. After a SECRET_KEY change the old key kept in SECRET_KEY_FALLBACKS
+still opens them (and they are sealed anew on use); without it those people
+set their app up again (their recovery codes still work).
+
+`seal`/`unseal` take the secret as text; `context` names the row the secret
+belongs to ("account:<id>" for a customer's factor)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+from .. import sealing
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+PURPOSE = "totp"
 
 
-def _fernet() -> Fernet:
-    secret = current_app.config["SECRET_KEY"].encode()
-    key = hmac.new(secret, b"savitarna totp secret v1", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+def account_context(account_id: int) -> str:
+    return f"account:{account_id}"
 
 
-def seal(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+def seal(secret: str, context: str = "") -> str:
+    return sealing.seal(PURPOSE, secret, context)
 
 
-def unseal(sealed: str) -> str | None:
-    """The secret, or None when it was sealed under another SECRET_KEY."""
+def unseal(sealed: str, context: str = "") -> str | None:
+    """The secret, or None when it opens under none of the keys."""
+    opened = open_sealed(sealed, context)
+    return opened.text if opened else None
+
+
+def open_sealed(sealed: str, context: str = "") -> sealing.Opened | None:
+    """The secret and, when it was stored otherwise, its v1 form under SECRET_KEY."""
     try:
-        return _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken:
+        return sealing.unseal(PURPOSE, sealed, context)
+    except sealing.Unreadable:
         return None

@@ -1,52 +1,35 @@
-"""Signing keys per tenant: ES256, a `kid` each, the private half encrypted
-with a key derived from SECRET_KEY (AES-GCM), so neither a database dump nor a
-backup can sign an ID token. `rotate` adds a new key and retires the current
-one, which stays published until every ID token it signed has expired. A key
-sealed under an earlier SECRET_KEY cannot be opened any more: `signing_key`
-then rotates by itself, so the token endpoint keeps answering."""
+"""Signing keys per tenant: ES256, a `kid` each, the private half sealed by
+webapp/sealing.py (AES-256-GCM under a key derived from SECRET_KEY, the kid
+bound), so neither a database dump nor a backup can sign an ID token.
+`rotate` adds a new key and retires the current one, which stays published
+until every ID token it signed has expired. A key
+sealed under an earlier SECRET_KEY opens while that key is in
+SECRET_KEY_FALLBACKS; without it, `signing_key` rotates by itself, so the
+token endpoint keeps answering."""
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 from datetime import timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import or_, select
 
+from .. import sealing
 from ..extensions import db
 from ..models import Tenant, utcnow
 from ..security import random_id
 from .models import SigningKey
 
 ALG = "ES256"
+PURPOSE = "oidc-signing-key"
 
 log = logging.getLogger(__name__)
 
 
-def _cipher() -> AESGCM:
-    secret = current_app.config["SECRET_KEY"]
-    secret = secret.encode() if isinstance(secret, str) else secret
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"savitarna oidc signing keys"
-    ).derive(secret)
-    return AESGCM(key)
-
-
 def _seal(pem: bytes, kid: str) -> str:
-    nonce = os.urandom(12)
-    return base64.b64encode(nonce + _cipher().encrypt(nonce, pem, kid.encode())).decode()
-
-
-def _open(sealed: str, kid: str) -> bytes:
-    raw = base64.b64decode(sealed)
-    return _cipher().decrypt(raw[:12], raw[12:], kid.encode())
+    return sealing.seal(PURPOSE, pem, kid)
 
 
 def add_key(tenant: Tenant) -> SigningKey:
@@ -81,14 +64,21 @@ def current_key(tenant: Tenant) -> SigningKey:
 
 
 def private_key(row: SigningKey) -> ECKey:
-    return ECKey.import_key(_open(row.private_key, row.kid), {"kid": row.kid, "alg": row.alg})
+    """The row's private key, or sealing.Unreadable. One stored in the format
+    from before webapp/sealing.py or under a SECRET_KEY_FALLBACKS key is
+    sealed anew on the row (written with the next commit)."""
+    opened = sealing.unseal(PURPOSE, row.private_key, row.kid)
+    if opened.resealed:
+        row.private_key = opened.resealed
+    return ECKey.import_key(opened.value, {"kid": row.kid, "alg": row.alg})
 
 
 def signing_key(tenant: Tenant) -> tuple[SigningKey, ECKey]:
     """The key that signs now, as its row and opened.
 
-    After SECRET_KEY has changed, the stored key was sealed under the old one
-    and cannot be opened (every instance must run the same SECRET_KEY). Rather
+    After SECRET_KEY has changed without the old one kept in
+    SECRET_KEY_FALLBACKS, the stored key cannot be opened (every instance
+    must run the same SECRET_KEY). Rather
     than answer 500 to every token request until an operator runs `flask oidc
     keys rotate`, it is retired here and a new one made (committed): the old
     public half stays published until the ID tokens it signed have expired, so
@@ -96,7 +86,7 @@ def signing_key(tenant: Tenant) -> tuple[SigningKey, ECKey]:
     row = current_key(tenant)
     try:
         return row, private_key(row)
-    except (InvalidTag, ValueError):
+    except (sealing.Unreadable, ValueError):
         log.warning(
             "oidc: signing key %s of tenant %s cannot be opened (SECRET_KEY changed?): "
             "retired, and a new key made",
