@@ -186,6 +186,13 @@ def page_nojs(browser) -> Iterator[Page]:
     yield from _page(browser, java_script_enabled=False)
 
 
+@pytest.fixture(scope="module")
+def local_server(live_server_factory):
+    """A live server whose public address is http://localhost:PORT: passkeys
+    need a host name (a WebAuthn relying party cannot be an IP address)."""
+    return live_server_factory(public_host="localhost")
+
+
 @pytest.fixture
 def authenticator(page):
     """A platform authenticator that verifies the person; (CDP session, its id)."""

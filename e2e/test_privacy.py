@@ -20,13 +20,10 @@ from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import Account, Job, utcnow
 
-from . import test_passkeys
 from .pages import PASSWORD, Ui, label, mailbox
+from .test_passkeys import add_passkey
 
 pytestmark = pytest.mark.e2e
-# The passkey suite's server at localhost and Chromium's virtual authenticator.
-local_server = test_passkeys.local_server
-authenticator = test_passkeys.authenticator
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 DELETION_REQUESTED = (
@@ -124,7 +121,7 @@ def test_delete_the_account_with_a_passkey(page, local_server, authenticator):
     """With JavaScript and a passkey, the passkey confirms instead of the password."""
     ui = Ui(page, local_server, "velzio", "lt")
     ui.register_residential("privacy-passkey")
-    test_passkeys.add_passkey(ui)
+    add_passkey(ui)
     ui.open("/account/privacy/delete")
     with page.expect_navigation(url=re.compile(r"/velzio/account/privacy/$")):
         page.get_by_role("button", name=ui.t("Delete my account with a passkey")).click()

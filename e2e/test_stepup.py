@@ -17,11 +17,6 @@ from .test_passkeys import add_passkey, registered
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def local_server(live_server_factory):
-    return live_server_factory(public_host="localhost")
-
-
 def test_an_old_login_confirms_with_its_passkey_and_returns(
     page, local_server, authenticator, monkeypatch
 ):
