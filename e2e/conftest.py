@@ -186,6 +186,34 @@ def page_nojs(browser) -> Iterator[Page]:
     yield from _page(browser, java_script_enabled=False)
 
 
+@pytest.fixture(scope="module")
+def local_server(live_server_factory):
+    """A live server whose public address is http://localhost:PORT: passkeys
+    need a host name (a WebAuthn relying party cannot be an IP address)."""
+    return live_server_factory(public_host="localhost")
+
+
+@pytest.fixture
+def authenticator(page):
+    """A platform authenticator that verifies the person; (CDP session, its id)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, added["authenticatorId"]
+
+
 @pytest.fixture(scope="session")
 def output() -> Path:
     """Where screenshots go (gitignored)."""

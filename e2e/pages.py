@@ -207,6 +207,20 @@ class Ui:
             page.get_by_role("button", name=self.t("I have saved them: continue")).click()
         return app
 
+    def register_residential(self, prefix: str) -> str:
+        """Ona at a residential tenant: registered, her address confirmed from
+        the email, logged in with her password. Returns the address."""
+        email = unique_email(prefix)
+        self.open("/register")
+        self.fill_residential(email)
+        self.submit()
+        self.expect_sent(email)
+        self.open_link(email, "confirm", "/confirm/")
+        self.confirm_email()
+        self.log_in(email, PASSWORD)
+        self.expect_account_page()
+        return email
+
     def expect_account_page(self):
         expect(self.page).to_have_url(re.compile(rf"/{self.tenant}/account/?$"))
         expect(self.page.get_by_role("heading", level=1)).to_have_text(self.t("My account"))

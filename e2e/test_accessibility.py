@@ -199,6 +199,25 @@ def _common_pages(tour: Tour, ui: Ui, email: str, visit: Callable[[str, str], No
     tour.check("expired form")
 
 
+def _privacy_pages(tour: Tour, ui: Ui, email: str, visit: Callable[[str, str], None]) -> None:
+    """Security and privacy: the page, the data to read, deleting the account
+    (with errors, then asked for: the banner), the emailed cancel link and
+    the account kept again."""
+    page = ui.page
+    visit("/account/privacy/", "security and privacy")
+    visit("/account/privacy/download", "my data")
+    visit("/account/privacy/delete", "delete account")
+    _submit(page, ui.t("Delete my account"), 422)
+    tour.check("delete account with errors")
+    page.get_by_label(re.compile("^" + re.escape(ui.t("Your password")))).fill(PASSWORD)
+    _submit(page, ui.t("Delete my account"), 200)
+    tour.check("deletion asked for (banner)")
+    page.goto(_newest_link(ui.server, email, "deletion_requested", "/delete/cancel/"))
+    tour.check("cancel deletion link")
+    _submit(page, ui.t("Cancel the deletion"), 200)
+    tour.check("deletion cancelled (notice)")
+
+
 def _tour(page: Page, server: LiveServer, tenant: str, lang: str) -> Tour:
     tour = Tour(page)
     ui = Ui(page, server, tenant, lang)
@@ -252,6 +271,7 @@ def _tour(page: Page, server: LiveServer, tenant: str, lang: str) -> Tour:
     visit("/account/password", "password change")
     _submit(page, ui.t("Change password"), 422)
     tour.check("password change with errors")
+    _privacy_pages(tour, ui, email, visit)
     ui.open("/account/")
     with page.expect_navigation():
         page.get_by_role("button", name=ui.t("Log out")).click()
@@ -267,8 +287,8 @@ def test_every_page_passes_axe_at_phone_and_desktop(axe_page, a11y_server, tenan
     assert not tour.problems, f"{len(tour.problems)} problems:\n" + "\n".join(tour.problems)
     # The tour really went everywhere (a short tour would pass trivially).
     # Elektrum's tour also has its required second factor's set-up step and
-    # recovery codes.
-    expected = 24 if tenant == "velzio" else 26
+    # recovery codes. Seven of them are the security and privacy pages.
+    expected = 31 if tenant == "velzio" else 33
     pages = {name.split(" @ ")[0] for name in tour.checked}
     assert len(pages) == expected, sorted(pages)
     assert len(tour.checked) == expected * len(SIZES)

@@ -7,8 +7,6 @@ cloned authenticator whose counter went backwards is refused."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,34 +14,6 @@ from playwright.sync_api import expect
 from .pages import PASSWORD, Ui, unique_email
 
 pytestmark = pytest.mark.e2e
-
-SHOTS = Path("/work/wt/factors-shots")
-
-
-@pytest.fixture(scope="module")
-def local_server(live_server_factory):
-    return live_server_factory(public_host="localhost")
-
-
-@pytest.fixture
-def authenticator(page):
-    """A platform authenticator that verifies the person; (CDP session, its id)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, added["authenticatorId"]
 
 
 def registered(ui: Ui) -> str:
@@ -123,10 +93,6 @@ def test_enrol_log_in_without_password_and_as_second_step(
     with page.expect_navigation(url=re.compile(r"/velzio/account/$")):
         page.get_by_role("button", name=ui.t("Use a passkey")).click()
     ui.expect_account_page()
-    if SHOTS.parent.exists():
-        SHOTS.mkdir(exist_ok=True)
-        for name in ("passkeys-security.png", "passkeys-step.png"):
-            shutil.copy(output / name, SHOTS / name)
 
 
 def test_a_removed_passkey_and_a_cloned_one_are_refused(page, local_server, authenticator):

@@ -171,6 +171,9 @@ def endpoints() -> list[str]:
         for link in ("activate", "reset"):
             names += [f"GET /{t}/{link}/<token>", f"POST /{t}/{link}/<token>"]
         names += [f"POST /{t}/account/preferences", f"POST /{t}/account/password"]
+        names.append(f"POST /{t}/account/privacy/delete")
+        names += [f"{m} /{t}/account/privacy/delete/cancel/<token>" for m in ("GET", "POST")]
+        names += [f"POST /{t}/account/privacy/email", f"POST /{t}/confirm-it-is-you"]
         names.append(f"POST /{t}/<any> without CSRF")
     return names
 
@@ -339,6 +342,25 @@ def test_fuzz_covers_every_form_field_and_post_endpoint(app):
         "/<tenant>/oidc/logout",
         "/<tenant>/oidc/logout/confirm",
         "/<tenant>/account/apps/<int:consent_id>/revoke",
+        # Security and privacy (webapp/privacy); step-up and "this was not me"
+        # (webapp/auth). Deleting the account, its cancel link, change email and
+        # "confirm it is you" are fuzzed below; the passkey answers are
+        # tests/test_privacy_deletion.py's and test_stepup.py's, the buttons take
+        # nothing but the CSRF token (the CSRF test below); their stories are
+        # tests/test_devices.py, test_email_change.py and test_secure_account.py.
+        "/<tenant>/account/privacy/delete",
+        "/<tenant>/account/privacy/delete/passkey/options",
+        "/<tenant>/account/privacy/delete/passkey",
+        "/<tenant>/account/privacy/delete/cancel",
+        "/<tenant>/account/privacy/delete/cancel/<token>",
+        "/<tenant>/confirm-it-is-you",
+        "/<tenant>/confirm-it-is-you/passkey/options",
+        "/<tenant>/confirm-it-is-you/passkey",
+        "/<tenant>/secure/<token>",
+        "/<tenant>/account/privacy/sessions/others",
+        "/<tenant>/account/privacy/sessions/<int:login_id>/end",
+        "/<tenant>/account/privacy/email",
+        "/<tenant>/account/privacy/email/confirm/<token>",
         # The staff console (webapp/console): tests/test_console_auth.py; its
         # actions' hostile input: tests/test_console_action_pages.py.
         "/console/login",
@@ -696,6 +718,119 @@ def test_change_password(client, app, backend, slug):
     run()
 
 
+@pytest.mark.parametrize("slug", TENANTS)
+def test_delete_account(client, app, backend, slug):
+    """A wrong, missing or odd password deletes nothing (and says so)."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    path = f"/{slug}/account/privacy/delete"
+    token = csrf(client, path)
+
+    @FUZZ
+    @given(data=st.data(), htmx=st.booleans())
+    def run(data, htmx):
+        form = data.draw(mutated({"password": PASSWORD[slug] + "x"}, ("password",)))
+        before = counts(app)
+        response = client.post(
+            path,
+            data={"csrf_token": token, **form},
+            headers={"HX-Request": "true"} if htmx else {},
+        )
+        check(response, form)
+        assert response.status_code in (413, 422)
+        assert stored_account(app, slug, email).deletion_due_at is None
+        assert counts(app) == before
+        note(backend, f"POST {path}", response.status_code)
+
+    run()
+
+
+@pytest.mark.parametrize("slug", TENANTS)
+def test_deletion_cancel_link(client, app, backend, slug):
+    """Only the emailed secret opens the cancel page; a made-up one cancels nothing."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    path = f"/{slug}/account/privacy/delete"
+    client.post(path, data={"csrf_token": csrf(client, path), "password": PASSWORD[slug]})
+    assert stored_account(app, slug, email).deletion_due_at is not None
+    real = new_token(app, slug, email, "delete_cancel")
+    visitor = fresh_client(app)
+    token = csrf(visitor, f"/{slug}/account/privacy/delete/cancel/{real}")
+
+    @FUZZ
+    @given(fake=tokens, data=st.data())
+    def run(fake, data):
+        target = f"/{slug}/account/privacy/delete/cancel/{quote(fake, safe='')}"
+        opened = visitor.get(target)
+        check(opened)
+        assert opened.status_code in (308, 404, 410)
+        note(backend, f"GET /{slug}/account/privacy/delete/cancel/<token>", opened.status_code)
+        form = data.draw(
+            st.dictionaries(unknown_key.filter(lambda key: key != "csrf_token"), value, max_size=2)
+        )
+        response = visitor.post(target, data={"csrf_token": token, **form})
+        check(response, form, unrouted_ok=True)
+        assert response.status_code in (308, 404, 410, 413)
+        assert stored_account(app, slug, email).deletion_due_at is not None
+        note(backend, f"POST /{slug}/account/privacy/delete/cancel/<token>", response.status_code)
+
+    run()
+
+
+@pytest.mark.parametrize("slug", TENANTS)
+def test_change_email(client, app, backend, slug):
+    """Asking for a new address never changes the stored one (only its link
+    does), whatever is typed."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    token = csrf(client, f"/{slug}/account/privacy/email")
+    serial = iter(range(1_000_000))
+
+    @FUZZ
+    @given(data=st.data())
+    def run(data):
+        form = data.draw(mutated({"email": f"nauja{next(serial)}.{slug}@example.com"}, ("email",)))
+        response = client.post(f"/{slug}/account/privacy/email", data={"csrf_token": token, **form})
+        check(response, form)
+        if response.status_code == 303:
+            assert response.headers["Location"] == f"/{slug}/account/privacy/"
+        else:
+            assert response.status_code in (413, 422)
+        assert stored_account(app, slug, email) is not None
+        note(backend, f"POST /{slug}/account/privacy/email", response.status_code)
+
+    run()
+
+
+@pytest.mark.parametrize("slug", TENANTS)
+def test_reauthenticate(client, app, backend, slug):
+    """ "Confirm it is you": a wrong or odd password is a 422, and the way back
+    is never a page of another site or tenant."""
+    email = sign_up(client, app, slug)
+    if slug == "velzio":
+        login(client, slug, email, PASSWORD[slug])
+    token = csrf(client, f"/{slug}/confirm-it-is-you")
+    base = {"password": PASSWORD[slug], "next": f"/{slug}/account/privacy/email"}
+
+    @FUZZ
+    @given(data=st.data())
+    def run(data):
+        form = data.draw(mutated(base, ("password", "next")))
+        response = client.post(f"/{slug}/confirm-it-is-you", data={"csrf_token": token, **form})
+        check(response, form)
+        if response.status_code == 303:
+            assert response.headers["Location"].startswith(f"/{slug}/")
+            assert not response.headers["Location"].startswith(f"/{slug}//")
+        else:
+            assert response.status_code in (413, 422)
+        note(backend, f"POST /{slug}/confirm-it-is-you", response.status_code)
+
+    run()
+
+
 # ---------------------------------------------------------------- CSRF
 
 
@@ -718,6 +853,14 @@ def test_posts_without_a_valid_csrf_token_are_refused(client, app, backend, slug
         f"/{slug}/reset/{new_token(app, slug, email, 'reset')}",
         f"/{slug}/account/preferences",
         f"/{slug}/account/password",
+        f"/{slug}/account/privacy/delete",
+        f"/{slug}/account/privacy/delete/cancel",
+        f"/{slug}/account/privacy/delete/cancel/{new_token(app, slug, email, 'delete_cancel')}",
+        f"/{slug}/confirm-it-is-you",
+        f"/{slug}/secure/{new_token(app, slug, email, 'secure')}",
+        f"/{slug}/account/privacy/sessions/others",
+        f"/{slug}/account/privacy/email",
+        f"/{slug}/account/privacy/email/confirm/{new_token(app, slug, email, 'email_change')}",
     ]
 
     @FUZZ

@@ -124,12 +124,11 @@ def test_the_name_in_a_greeting_is_escaped_in_html(client, app):
 
 
 def test_password_changed_email_gives_the_phone_in_the_sentence(client, app):
-    """The support phone is part of "contact us", not a number after the full stop."""
+    """The support phone is part of a sentence ("you can also call us on"),
+    not a number after the full stop; beside the "this was not me" link."""
     [message] = [m for m in every_kind(client, app) if m.kind == "password_changed"]
-    sentence = (
-        "Jei slaptažodį keitėte ne Jūs, nedelsdami nustatykite naują ir susisiekite "
-        "su mumis tel. +370 45 581 150."
-    )
+    assert "/velzio/secure/" in message.text_body
+    sentence = "Taip pat galite skambinti mums +370 45 581 150."
     assert sentence in message.text_body
     assert sentence in message.html_body
 

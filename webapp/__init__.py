@@ -119,12 +119,25 @@ def register_blueprints(app: Flask) -> None:
         mailbox,
         main,
         oidc,
+        privacy,
         pwa,
         qa_mail,
         registration,
     )
 
-    for package in (main, auth, registration, account, factors, embed, mailbox, qa_mail, pwa, oidc):
+    for package in (
+        main,
+        auth,
+        registration,
+        account,
+        privacy,
+        factors,
+        embed,
+        mailbox,
+        qa_mail,
+        pwa,
+        oidc,
+    ):
         app.register_blueprint(package.bp)
     app.register_blueprint(console.bp)
     factors.init_app(app)

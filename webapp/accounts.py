@@ -5,6 +5,7 @@ send and use its confirmation, end its sessions. `registration`, `auth` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app
@@ -16,11 +17,14 @@ from .extensions import db
 from .forms import legacy_email, normalize_email
 from .links import email_link
 from .models import Account, LoginSession, Tenant, Token, utcnow
-from .security import issue_token, revoke_tokens
+from .security import consume_token, find_token, issue_token, revoke_tokens, token_usable
 from .tenants import TenantSettings
 
 # The links that confirm a registration (and may carry one, see models.Token).
 REGISTRATION_LINKS = ("confirm", "activate")
+# How long a security email's "this was not me" link works (and so how long an
+# email change can be undone from the old address).
+SECURE_LINK_HOURS = 72
 
 
 # Look up
@@ -233,3 +237,89 @@ def end_login(login: LoginSession) -> None:
         .where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+
+
+# Secure: "this was not me"
+
+
+def secure_link(
+    settings: TenantSettings, account: Account, restore_email: str | None = None
+) -> str:
+    """The "this was not me" link of a security email (auth.secure_account).
+    After an email change it carries the address to restore, and goes to that
+    old address: the reset link it ends in must not go to the new one."""
+    carried = {"email": restore_email} if restore_email else None
+    secret = issue_token(account, "secure", SECURE_LINK_HOURS, carried)
+    return email_link(settings, "auth.secure_account", token=secret)
+
+
+@dataclass(frozen=True)
+class SecureLink:
+    """What a still usable "this was not me" link would do: secure `account`,
+    and give it back `restore_email` (its address before an email change)."""
+
+    account: Account
+    restore_email: str | None
+
+
+def secure_link_account(tenant: Tenant, secret: str) -> SecureLink | None:
+    """What a still usable "this was not me" link would do, or None."""
+    token = find_token(tenant.id, ("secure",), secret)
+    if not token_usable(token):
+        return None
+    restore = (token.registration or {}).get("email")
+    return SecureLink(token.account, restore if restore != token.account.email else None)
+
+
+@dataclass(frozen=True)
+class Secured:
+    """A used "this was not me" link: `account`, and whether the address it
+    was to restore is meanwhile another account's (`address_taken`: then
+    every login and link ended, but the address stays and no reset link goes
+    to it, since it may be whoever changed it)."""
+
+    account: Account
+    address_taken: bool = False
+
+
+def secure_account(
+    tenant: Tenant, settings: TenantSettings, secret: str, address: str | None = None
+) -> Secured | None:
+    """Use a "this was not me" link (single use): restore the address it carries
+    (an email change undone), end every login on every device, end every open
+    link, and mail a password reset link to the (restored) address. None when
+    the link is used, expired or unknown."""
+    token = find_token(tenant.id, ("secure",), secret)
+    if token is None:
+        return None
+    carried = token.registration or {}
+    if not token_usable(token) or not consume_token(token):
+        db.session.rollback()
+        return None
+    account = token.account
+    restore = carried.get("email")
+    taken = False
+    if restore and restore != account.email:
+        holder = find_account(tenant, restore)
+        taken = holder is not None and holder.id != account.id
+        if not taken:
+            previous, account.email = account.email, restore
+            events.emit(
+                tenant.id,
+                "account.email_changed",
+                account=account,
+                data={"previous_email": previous, "undone": True},
+                address=address,
+            )
+    revoke_tokens(account)
+    end_sessions(account)
+    if not taken:
+        send_reset(tenant, settings, account, account.language)
+    events.emit(tenant.id, "account_secured", account=account, address=address)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The address was registered by someone else a moment ago.
+        db.session.rollback()
+        return None
+    return Secured(account, address_taken=taken)

@@ -34,6 +34,13 @@ EVENTS = (
     # A customer allowed, or stopped allowing, an application their data (webapp/oidc).
     "consent_granted",
     "consent_revoked",
+    "email_change_requested",
+    "email_changed",
+    "sessions_ended",
+    "account_secured",
+    "deletion_requested",
+    "deletion_cancelled",
+    "deleted",
     # A QA suite read a test address's email through the QA mail API.
     "qa_mail_read",
     # Staff actions in the console (webapp/console): actor "staff:<id>", with a reason.

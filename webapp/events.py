@@ -38,6 +38,10 @@ TYPES = {
     "factor.removed": "factor_removed",
     "oidc.consent_granted": "consent_granted",
     "oidc.consent_revoked": "consent_revoked",
+    "account.email_changed": "email_changed",
+    "account.deletion_requested": "deletion_requested",
+    "account.deletion_cancelled": "deletion_cancelled",
+    "account.deleted": "deleted",
     # Staff actions (webapp/console): the audit row carries the staff member and
     # their reason; the webhook carries neither.
     "account.blocked": "account_blocked",
@@ -51,9 +55,11 @@ AUDIT_ONLY = (
     "confirmation_resent",
     "qa_mail_read",
     "recovery_codes_renewed",
+    "email_change_requested",  # a new address asked for, not yet confirmed
+    "sessions_ended",  # "log out everywhere else", or one other device logged out
+    "account_secured",  # "this was not me": every login and link ended
     # Staff actions (webapp/console) that change no customer data a utility's
     # systems hold.
-    "sessions_ended",
     "contracts_imported",
     "webhook_endpoint_added",
     "webhook_endpoint_removed",
@@ -135,4 +141,7 @@ def emit_now(tenant_id: int, type: str, **kwargs) -> None:
 def _account(account: Account | None) -> dict[str, Any] | None:
     if account is None:
         return None
+    if account.deleted_at is not None:
+        # Purged: the utility learns which account, never a personal detail.
+        return {"id": account.id, "email": None}
     return {"id": account.id, "email": account.email}

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
@@ -80,21 +80,29 @@ def _encode(value: Any) -> Any:
 def later(flow: Callable[..., None], *args) -> int:
     """Promise `flow(tenant, settings, *args)` for this request's tenant: commit
     the job now, before the answer, and run it once the answer has gone out."""
-    name = getattr(flow, "job_name", None)
-    assert name in _flows, f"{flow.__name__} is not a @durable flow"
-    job = Job(
-        tenant_id=g.tenant.id,
-        name=name,
-        payload=json.loads(json.dumps(list(args), default=_encode)),
-        request_id=logs.request_id(),
-        attempts=0,
-        run_after=utcnow(),
-    )
-    db.session.add(job)
+    job = schedule(g.tenant.id, flow, *args, run_after=utcnow())
     db.session.commit()
     job_id = job.id
     deferred.after_response(lambda: run(job_id))
     return job_id
+
+
+def schedule(tenant_id: int, flow: Callable[..., None], *args, run_after: datetime) -> Job:
+    """Promise `flow(tenant, settings, *args)` for a later time (a purge after
+    a grace period): the job is added to the caller's transaction, committed
+    with the change that promises it, and run by the worker once due."""
+    name = getattr(flow, "job_name", None)
+    assert name in _flows, f"{flow.__name__} is not a @durable flow"
+    job = Job(
+        tenant_id=tenant_id,
+        name=name,
+        payload=json.loads(json.dumps(list(args), default=_encode)),
+        request_id=logs.request_id(),
+        attempts=0,
+        run_after=run_after,
+    )
+    db.session.add(job)
+    return job
 
 
 def run(job_id: int) -> bool | None:

@@ -107,6 +107,15 @@ def account_key() -> str:
     return _tenant_digest(email[:320])
 
 
+def logged_in_key() -> str:
+    """key_func: the logged-in person's address, as account_key counts it, for
+    pages that ask a logged-in person for their password again."""
+    from flask_login import current_user
+
+    email = current_user.email if current_user.is_authenticated else ""
+    return _tenant_digest(email[:320])
+
+
 def oidc_client_key() -> str:
     """key_func: the client the request names (HTTP Basic's user, else the form's
     client_id), checked or not: a client's ceiling is spent by whoever uses its

@@ -39,6 +39,10 @@ SUBJECTS = {
     "password_changed": _l("Your %(product)s password was changed"),
     "factor_added": _l("A way to log in was added to your %(product)s account"),
     "factor_removed": _l("A way to log in was removed from your %(product)s account"),
+    "email_change": _l("Confirm your new email address at %(product)s"),
+    "email_taken": _l("Your address was entered at %(product)s"),
+    "email_changed": _l("Your %(product)s email address was changed"),
+    "deletion_requested": _l("Your %(product)s account will be deleted"),
     "details_corrected": _l("Your details at %(product)s were corrected"),
     "staff_invite": _l("Set up your %(product)s staff console account"),
 }

@@ -100,6 +100,22 @@ MESSAGES = {
     "PASSWORD_SAVED": _l("Your password is saved."),
     "PASSWORD_CHANGED": _l("Your password has been changed."),
     "PREFERENCES_SAVED": _l("Your choices are saved."),
+    # Security and privacy
+    "REAUTHENTICATE_FAILED": _l("The password is not correct. Check it and try again."),
+    "EMAIL_SAME": _l("This is already your email address: enter a new one."),
+    "EMAIL_CHANGE_SENT": _l(
+        "We have sent a confirmation link to %(email)s. "
+        "Your email address changes when you open it."
+    ),
+    "EMAIL_CHANGED": _l("Your email address is now %(email)s. Log in with it from now on."),
+    "SESSIONS_ENDED": _l("You have been logged out on every other device."),
+    "SESSION_ENDED": _l("That device has been logged out."),
+    "DELETE_PASSWORD_WRONG": _l("The password is not correct: your account was not deleted."),
+    # The banner above it says when (templates/privacy/_deletion_banner.html).
+    "DELETION_REQUESTED": _l(
+        "We have emailed you a link that cancels the deletion, in case you change your mind."
+    ),
+    "DELETION_CANCELLED": _l("The deletion is cancelled: your account stays."),
     # The staff console's actions (webapp/console/actions.py)
     "CONSOLE_REASON_REQUIRED": _l("Enter the reason: it is kept in the audit log."),
     "CONSOLE_REASON_TOO_LONG": _l("Shorten the reason to at most %(max)d characters."),

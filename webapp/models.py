@@ -102,6 +102,11 @@ class Account(UserMixin, db.Model):
     # The WebAuthn user handle: random (base64url of 32 bytes), made with the
     # first passkey; never the email, so an authenticator holds nothing personal.
     webauthn_handle: Mapped[str | None] = mapped_column(String(64))
+    # The person asked to delete the account: it is purged at this time unless
+    # they cancel first (webapp/privacy/deletion.py). `deleted_at`: purged; the
+    # row stays, without personal data, so the audit rows keep their reference.
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by staff (webapp/console/actions.py): a blocked account cannot log in
     # (it is told what a wrong password is told) until it is unblocked.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -60,7 +60,13 @@ def verify_password(account: Account | None, password: str) -> bool:
     return True
 
 
-PURPOSES = ("confirm", "activate", "reset")
+# The links a new password (or securing the account) ends: whoever had the old
+# password may have asked for them. `email_change` confirms a new address.
+PURPOSES = ("confirm", "activate", "reset", "email_change")
+# Links that outlive a new password, since they are the owner's way back:
+# "this was not me" (`secure`, which may carry the address to restore) and
+# the cancellation of an account's deletion.
+OWNER_PURPOSES = ("secure", "delete_cancel")
 
 
 def _digest(secret: str) -> str:
@@ -77,10 +83,11 @@ def issue_token(
     """A new link secret for `account`; only its digest is stored. A new reset
     link ends the account's older ones: only the newest email's link resets, so
     a reset link left in an old email (or a mailbox read by someone else) dies
-    as soon as the owner asks again."""
-    assert purpose in PURPOSES
-    if purpose == "reset":
-        revoke_tokens(account, ("reset",))
+    as soon as the owner asks again. The same for a new address to confirm:
+    only the newest asked for can become the login name."""
+    assert purpose in PURPOSES + OWNER_PURPOSES
+    if purpose in ("reset", "email_change"):
+        revoke_tokens(account, (purpose,))
     secret = secrets.token_urlsafe(32)
     db.session.add(
         Token(

@@ -84,6 +84,12 @@ class TenantSettings:
     # mail API where a deployment turns it on (webapp/qa_mail). Never a real one.
     qa_addresses: tuple[str, ...] = ()
     second_factor: str = "optional"
+    # Step-up: a login older than this (seconds) is asked for the password
+    # again before the email is changed (webapp/auth/stepup.py).
+    reauthenticate_after: int = 600
+    # Days between "delete my account" and the purge, during which the person
+    # can cancel (webapp/privacy/deletion.py).
+    deletion_grace_days: int = 14
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -189,6 +195,16 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         raise TenantDataError(
             f"{where}: second_factor must be one of {', '.join(SECOND_FACTOR_MODES)}."
         )
+    reauthenticate_after = data.get("reauthenticate_after", 600)
+    if not _whole(reauthenticate_after, 60, 24 * 3600):
+        raise TenantDataError(
+            f"{where}: reauthenticate_after must be a whole number of seconds, 60 to 86400."
+        )
+    grace_days = data.get("deletion_grace_days", 14)
+    if not _whole(grace_days, 1, 90):
+        raise TenantDataError(
+            f"{where}: deletion_grace_days must be a whole number of days, 1 to 90."
+        )
 
     return TenantSettings(
         slug=slug,
@@ -217,8 +233,14 @@ def parse_settings(data: dict[str, Any]) -> TenantSettings:
         reset_hours=hours["reset_hours"],
         qa_addresses=qa_addresses,
         second_factor=second_factor,
+        reauthenticate_after=reauthenticate_after,
+        deletion_grace_days=grace_days,
         raw=data,
     )
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 QA_ADDRESS_RE = re.compile(r"[a-z0-9._%+*-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}")

@@ -131,3 +131,14 @@ def ask(client, page: str, options_url: str, answer_url: str, respond, **extra):
         data={"csrf_token": token, "credential": credential, **extra},
         headers={"HX-Request": "true"},
     )
+
+
+def enrol(client, slug: str, key: SoftAuthenticator):
+    """Add `key` as a passkey on the security page (logged in)."""
+    return ask(
+        client,
+        f"/{slug}/account/security",
+        f"/{slug}/account/security/passkeys/options",
+        f"/{slug}/account/security/passkeys",
+        key.create,
+    )

@@ -82,6 +82,14 @@ class Customer:
         defaults = VELZIO_OK if slug == "velzio" else {**ELEKTRUM_OK, "password": ELEKTRUM_PASSWORD}
         self.answers = {**defaults, **answers}
 
+    @classmethod
+    def logged_in(cls, client, app, slug: str = "velzio", **answers) -> Customer:
+        """A customer who has registered, confirmed and logged in with `client`."""
+        person = cls(client, app, slug, **answers)
+        person.register()
+        person.login()
+        return person
+
     @property
     def email(self) -> str:
         return self.answers["email"]

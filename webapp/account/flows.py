@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import events, mail
-from ..accounts import end_sessions
+from ..accounts import SECURE_LINK_HOURS, end_sessions, secure_link
+from ..auth.stepup import mark_reauthenticated
 from ..extensions import db
 from ..models import Account, LoginSession, Tenant, utcnow
 from ..security import hash_password, revoke_tokens, verify_password
@@ -53,8 +54,10 @@ def change_password(
     keep_login: LoginSession | None = None,
 ) -> None:
     """Replace the password. Other sessions and every open link end (all but
-    `keep_login`, the one that changed it); the owner is told by email, so a
-    change they did not make does not go unnoticed."""
+    `keep_login`, the one that changed it); the owner is told by email, with
+    a "this was not me" link, so a change they did not make does not go
+    unnoticed. The current password asked for here is this action's step-up
+    (auth/stepup.py): it counts as a fresh proof for `keep_login`."""
     if not verify_password(account, current):
         raise WrongPassword
     account.password_hash = hash_password(new)
@@ -62,7 +65,15 @@ def change_password(
     revoke_tokens(account)
     end_sessions(account, keep=keep_login)
     events.emit(tenant.id, "account.password_changed", account=account, address=address)
+    mark_reauthenticated(keep_login)
     mail.queue(
-        tenant, settings, "password_changed", account.email, account.language, account=account
+        tenant,
+        settings,
+        "password_changed",
+        account.email,
+        account.language,
+        account=account,
+        secure_link=secure_link(settings, account),
+        hours=SECURE_LINK_HOURS,
     )
     db.session.commit()

@@ -6,6 +6,7 @@ from flask import flash, g, redirect, url_for
 from flask_login import current_user, login_required
 
 from ..auth.sessions import current_login, renew_session
+from ..auth.stepup import recent_login_required
 from ..extensions import limiter
 from ..htmx import render, wants_fragment
 from ..limits import client_address, setting
@@ -57,6 +58,7 @@ def preferences():
 @bp.route("/password", methods=["GET", "POST"])
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"), methods=["POST"])
 @login_required
+@recent_login_required
 def password():
     """Change the password; this session stays, every other one ends."""
     form = ChangePasswordForm(current_settings().password)

@@ -29,6 +29,7 @@ from ..security import (
     verify_password,
 )
 from ..tenants import TenantSettings
+from .stepup import mark_reauthenticated
 
 # How stale a login's last-seen time may be before a request moves it (one
 # write in five minutes per browser, not one a request).
@@ -61,6 +62,24 @@ def authenticate(
     # The login is recorded where it ends (sessions.complete_login): a further
     # step may still be needed.
     return account
+
+
+def confirm_password(
+    tenant: Tenant,
+    account: Account,
+    login: LoginSession | None,
+    password: str,
+    address: str | None = None,
+) -> bool:
+    """ "Confirm it's you": the password of the logged-in person again. A right
+    one marks the login as just proved (step-up); a wrong one is a failed
+    login for the audit log and the limits, as on the login page."""
+    if not verify_password(account, password):
+        events.emit_now(tenant.id, "login.failed", account=account, address=address)
+        return False
+    mark_reauthenticated(login)
+    db.session.commit()  # also keeps a re-hash made by verify_password
+    return True
 
 
 class Confirmation(enum.Enum):

@@ -45,3 +45,14 @@ class EmailForm(Form):
 
 class LinkForm(Form):
     """The button of an emailed link's page: nothing but its CSRF token."""
+
+
+class ReauthenticateForm(Form):
+    """ "Confirm it's you": the password again, and the page to return to."""
+
+    password = PasswordField(
+        _l("Password"),
+        validators=[Required("PASSWORD_REQUIRED"), MaxLength(PASSWORD_CEILING)],
+        render_kw=CURRENT_PASSWORD_KW,
+    )
+    next = HiddenField()

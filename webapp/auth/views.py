@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
-from flask_login import current_user
+from flask_login import current_user, login_required, logout_user
 
-from ..accounts import end_login
+from ..accounts import end_login, secure_account, secure_link_account
 from ..embed.probe import frame_keeps_no_cookies
 from ..extensions import limiter
 from ..htmx import render
 from ..jobs import later
-from ..limits import account_key, client_address, failed, refunded_unless, setting
+from ..limits import account_key, client_address, failed, logged_in_key, refunded_unless, setting
 from ..messages import message
 from ..pagecache import blank_form_page
 from ..tenants import current_settings
@@ -22,14 +22,16 @@ from .flows import (
     LoginFailed,
     authenticate,
     confirm_email,
+    confirm_password,
     confirmation_page,
     link_account,
     request_password_reset,
     resend_confirmation,
     set_password_from_link,
 )
-from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm
+from .forms import EmailForm, LinkForm, LoginForm, NewPasswordForm, ReauthenticateForm
 from .sessions import PENDING_KEY, complete_login, current_login, log_out, safe_next
+from .stepup import has_passkey
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -201,3 +203,63 @@ def password_rules():
         matched=repeat == password,
         oob=True,
     )
+
+
+@bp.route("/confirm-it-is-you", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"), methods=["POST"])
+@limiter.limit(
+    setting("RATELIMIT_LOGIN_ACCOUNT"),
+    key_func=logged_in_key,
+    methods=["POST"],
+    scope="reauthenticate-account",
+)
+@refunded_unless(failed, "reauthenticate-account")
+@login_required
+def reauthenticate():
+    """ "Confirm it is you" (step-up, see stepup.py): the password again, or
+    one of the account's passkeys (webapp/factors), then back to the page
+    that asked for it. The same limits as the login page."""
+    form = ReauthenticateForm()
+    asked = form.next.data if form.is_submitted() else request.args.get("next")
+    form.next.data = safe_next(asked, g.tenant.slug) or ""
+    account = current_user._get_current_object()
+    error = None
+    if form.validate_on_submit():
+        if confirm_password(
+            g.tenant, account, current_login(), form.password.data, client_address()
+        ):
+            return redirect(form.next.data or url_for("account.home"), 303)
+        error = message("REAUTHENTICATE_FAILED")
+    failed = bool(error or form.errors)
+    return render(
+        "auth/reauthenticate.html",
+        422 if failed else 200,
+        form=form,
+        error=error,
+        passkey=g.settings.second_factor != "off" and has_passkey(account),
+    )
+
+
+@bp.route("/secure/<token>", methods=["GET", "POST"], endpoint="secure_account")
+@limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
+def secure_account_page(token: str):
+    """ "This was not me", from a security email. Opening the link changes
+    nothing (mail scanners open links): its button ends every login and
+    every open link, undoes an email change, and mails a link to set a new
+    password. Works logged in or not, in any browser."""
+    form = LinkForm()
+    if form.validate_on_submit():
+        secured = secure_account(g.tenant, g.settings, token, client_address())
+        if secured is None:
+            return render("auth/link_invalid.html", 410, purpose="secure")
+        account = secured.account
+        if current_user.is_authenticated and current_user.id == account.id:
+            logout_user()  # this browser's login has just ended with the others
+            session.clear()
+        if secured.address_taken:
+            return render("auth/secure_taken.html")
+        return render("auth/secured.html", email=account.email)
+    found = secure_link_account(g.tenant, token)
+    if found is None:
+        return render("auth/link_invalid.html", 410, purpose="secure")
+    return render("auth/secure.html", form=form, restore_email=found.restore_email)

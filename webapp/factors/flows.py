@@ -36,9 +36,11 @@ from webauthn.helpers.structs import (
 )
 
 from .. import events, mail
+from ..accounts import SECURE_LINK_HOURS, secure_link
+from ..auth.stepup import mark_reauthenticated
 from ..extensions import db
 from ..links import email_link, public_base
-from ..models import Account, Passkey, RecoveryCode, Tenant, TotpFactor, utcnow
+from ..models import Account, LoginSession, Passkey, RecoveryCode, Tenant, TotpFactor, utcnow
 from ..tenants import TenantSettings, settings_for
 from .secrets import account_context, open_sealed, seal
 
@@ -244,21 +246,23 @@ def add_passkey(
 
 
 def authentication_options(
-    settings: TenantSettings, account: Account | None = None
+    settings: TenantSettings, account: Account | None = None, *, verify: bool = False
 ) -> tuple[str, str]:
     """Options for navigator.credentials.get() as JSON, and the challenge. With
     no account (a passwordless login) the browser offers any passkey it holds
     for this site and must verify the person; for a second step, the
     account's own passkeys, verification preferred (a security key without a
-    PIN is a fine second factor)."""
+    PIN is a fine second factor); `verify` requires it (step-up: the passkey
+    stands in for the password, so the person is checked, not only the key)."""
     rp_id, _ = relying_party(settings)
+    required = account is None or verify
     options = generate_authentication_options(
         rp_id=rp_id,
         timeout=TIMEOUT_MS,
         allow_credentials=_descriptors(account) if account is not None else [],
-        user_verification=UserVerificationRequirement.PREFERRED
-        if account is not None
-        else UserVerificationRequirement.REQUIRED,
+        user_verification=UserVerificationRequirement.REQUIRED
+        if required
+        else UserVerificationRequirement.PREFERRED,
     )
     return options_to_json(options), bytes_to_base64url(options.challenge)
 
@@ -307,6 +311,24 @@ def check_passkey(
         raise PasskeyRefused
     db.session.commit()
     return owner, verified.user_verified
+
+
+def confirm_with_passkey(
+    tenant: Tenant,
+    settings: TenantSettings,
+    account: Account,
+    login: LoginSession | None,
+    credential: str,
+    challenge: str,
+) -> None:
+    """ "Confirm it is you" with one of the account's own passkeys, the person
+    verified by the authenticator (a PIN, a fingerprint): the login counts as
+    just proved (step-up). PasskeyRefused otherwise."""
+    _, user_verified = check_passkey(tenant, settings, credential, challenge, account=account)
+    if not user_verified:
+        raise PasskeyRefused
+    mark_reauthenticated(login)
+    db.session.commit()
 
 
 def rename_passkey(account: Account, passkey_id: int, name: str) -> None:
@@ -624,5 +646,6 @@ def _factor_changed(
         factor=factor,
         name=name,
         security_link=email_link(settings, "factors.security"),
-        secure_link=email_link(settings, "auth.forgot"),
+        secure_link=secure_link(settings, account),
+        hours=SECURE_LINK_HOURS,
     )

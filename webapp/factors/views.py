@@ -15,9 +15,12 @@ from ..auth.sessions import (
     PENDING_KEY,
     abandon_pending_login,
     complete_login,
+    current_login,
     finish_pending_login,
     pending_login,
+    safe_next,
 )
+from ..auth.stepup import recent_login_required
 from ..extensions import limiter
 from ..htmx import hx_redirect, render, wants_fragment
 from ..limits import client_address, failed, refunded_unless, setting
@@ -33,6 +36,7 @@ from .flows import (
     check_code,
     check_passkey,
     confirm_authenticator,
+    confirm_with_passkey,
     factor_count,
     passkeys_of,
     registration_options,
@@ -188,6 +192,7 @@ def rename(passkey_id: int):
 @bp.post("/account/security/passkeys/<int:passkey_id>/remove")
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 @login_required
+@recent_login_required
 def remove(passkey_id: int):
     """Remove a passkey (the tenant's policy may keep the last factor)."""
     if ButtonForm().validate_on_submit():
@@ -243,6 +248,7 @@ def _set_up_app(account, template: str, done):
 @bp.post("/account/security/authenticator/remove")
 @limiter.limit(setting("RATELIMIT_ACCOUNT_IP"))
 @login_required
+@recent_login_required
 def remove_app():
     """Remove the authenticator app."""
     if ButtonForm().validate_on_submit():
@@ -269,6 +275,41 @@ def recovery_codes():
             return redirect(url_for(".security"), 303)
         return render("factors/recovery_codes.html", codes=codes, next_form=None)
     return redirect(url_for(".security"), 303)
+
+
+# "Confirm it is you" with a passkey (step-up: auth.reauthenticate's page)
+
+
+@bp.post("/confirm-it-is-you/passkey/options")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+@login_required
+def reauthenticate_options():
+    """Options for proving it is them with one of the account's passkeys (JSON)."""
+    if not ButtonForm().validate_on_submit():
+        return _refused()
+    account = _account()
+    return _options(
+        "reauthenticate", authentication_options(g.settings, account, verify=True), account.id
+    )
+
+
+@bp.post("/confirm-it-is-you/passkey")
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"))
+@login_required
+def reauthenticate_passkey():
+    """The login proved recent again with a passkey; back to the page that asked."""
+    account = _account()
+    form = PasskeyForm()
+    challenge = _challenge("reauthenticate", account.id)
+    if not form.validate_on_submit() or challenge is None:
+        return _refused()
+    try:
+        confirm_with_passkey(
+            g.tenant, g.settings, account, current_login(), form.credential.data, challenge
+        )
+    except PasskeyRefused:
+        return _refused()
+    return _go(safe_next(request.form.get("next"), g.tenant.slug) or url_for("account.home"))
 
 
 # Logging in with a passkey
