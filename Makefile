@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install translations messages run serve test lint e2e unit bench profile wheel clean
+.PHONY: install translations messages run serve test lint e2e unit bench profile wheel clean screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ unit: translations
 
 e2e: translations
 	$(BIN)/python -m pytest e2e
+
+# The README's screenshots (docs/screenshots), at 390×844, in Lithuanian: an
+# ordinary test run writes them to e2e/output only.
+screenshots: translations
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest e2e/test_passkeys.py e2e/test_privacy.py e2e/test_console_journey.py
 
 # The benchmark (README, "Benchmark"): gunicorn on the machine's PostgreSQL and
 # Redis, driven by wrk (installed from Debian when missing), then the known- vs

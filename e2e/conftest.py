@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from webapp.models import Tenant
 from webapp.tenants import load_tenants, settings_for
 
 OUTPUT = Path(__file__).parent / "output"
+DOCS_SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -219,3 +221,12 @@ def output() -> Path:
     """Where screenshots go (gitignored)."""
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+def screenshot_folder() -> Path:
+    """Where the screenshots the README shows go: e2e/output (gitignored) in
+    an ordinary run, docs/screenshots with UPDATE_SCREENSHOTS=1
+    (`make screenshots`), so a test run leaves the working tree as it was."""
+    folder = DOCS_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else OUTPUT
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

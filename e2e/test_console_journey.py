@@ -20,16 +20,14 @@ from playwright.sync_api import expect
 from support.mail import link_in
 
 from webapp import deferred
-from webapp.config import PROJECT_ROOT
 from webapp.models import utcnow
 
-from .conftest import PHONE
+from .conftest import PHONE, screenshot_folder
 from .pages import Ui, label, mailbox, t, unique_email
 from .test_accessibility import AXE_FILE, Tour
 
 pytestmark = pytest.mark.e2e
 STAFF_PASSWORD = "Konsole-Slapta-2026"
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 # Elektrum's registry: a good row, then one whose company code fails its check digit.
 REGISTRY = (
     b"contract_number,company_code,status\n"
@@ -58,8 +56,7 @@ class Pages:
         self.page, self.tour = page, Tour(page)
 
     def check(self, name: str, just_loaded: bool = True) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=SCREENSHOTS / f"console-{name}.png", full_page=True)
+        self.page.screenshot(path=screenshot_folder() / f"console-{name}.png", full_page=True)
         self.tour.check(f"console {name}", just_loaded)
         self.page.set_viewport_size(PHONE)
 

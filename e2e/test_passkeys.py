@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import screenshot_folder
 from .pages import PASSWORD, Ui, unique_email
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +59,11 @@ def presence(authenticator, on: bool):
     )
 
 
-def test_enrol_log_in_without_password_and_as_second_step(
-    page, local_server, authenticator, output
-):
+def test_enrol_log_in_without_password_and_as_second_step(page, local_server, authenticator):
     ui = Ui(page, local_server, "velzio", "lt")
     email = registered(ui)
     add_passkey(ui)
-    page.screenshot(path=output / "passkeys-security.png", full_page=True)
+    page.screenshot(path=screenshot_folder() / "passkeys-security.png", full_page=True)
 
     # The email field's autofill offers the passkey (conditional mediation):
     # the authenticator answers at once, so the login page logs straight in.
@@ -89,7 +88,7 @@ def test_enrol_log_in_without_password_and_as_second_step(
     ui.log_in(email, PASSWORD)
     presence(authenticator, True)
     expect(page.get_by_role("heading", level=1)).to_have_text(ui.t("Confirm it is you"))
-    page.screenshot(path=output / "passkeys-step.png", full_page=True)
+    page.screenshot(path=screenshot_folder() / "passkeys-step.png", full_page=True)
     with page.expect_navigation(url=re.compile(r"/velzio/account/$")):
         page.get_by_role("button", name=ui.t("Use a passkey")).click()
     ui.expect_account_page()

@@ -16,24 +16,22 @@ from playwright.sync_api import expect
 from sqlalchemy import update
 
 from webapp import jobs
-from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import Account, Job, utcnow
 
+from .conftest import screenshot_folder
 from .pages import PASSWORD, Ui, label, mailbox
 from .test_passkeys import add_passkey
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 DELETION_REQUESTED = (
     "We have emailed you a link that cancels the deletion, in case you change your mind."
 )
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"privacy-{name}.png", full_page=True)
+    page.screenshot(path=screenshot_folder() / f"privacy-{name}.png", full_page=True)
 
 
 def ask_deletion(ui: Ui) -> None:
