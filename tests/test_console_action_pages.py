@@ -303,8 +303,9 @@ def test_adding_an_endpoint_shows_its_secret_once(app, velzio_admin):
     with app.app_context():
         [endpoint] = db.session.scalars(select(WebhookEndpoint)).all()
         assert endpoint.event_types == ["account.blocked"]
-        secret = endpoint.secret
-    assert secret in html
+        secret = webhooks.endpoint_secret(endpoint)  # stored sealed (webapp/sealing.py)
+        assert endpoint.secret.startswith("v1.") and secret not in endpoint.secret
+    assert secret.startswith("whsec_") and secret in html
     assert secret not in velzio_admin.get(WEBHOOKS).get_data(as_text=True)
     assert audit_rows(app, "webhook_endpoint_added") == [(velzio_admin.actor, None, None)]
 
