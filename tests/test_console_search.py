@@ -16,7 +16,7 @@ from support.texts import gettext_in
 from webapp.console.access import require_role, tenants_for
 from webapp.console.models import Staff
 from webapp.extensions import db
-from webapp.models import Account, RecoveryCode, TotpFactor
+from webapp.models import Account, RecoveryCode, TotpFactor, utcnow
 
 
 def make_customer(app, slug: str, email: str, **fields) -> int:
@@ -133,7 +133,7 @@ def test_customer_page_shows_the_record_and_no_secret(app, client, rasa):
     assert gettext_in(app, "Active") in html
     assert gettext_in(app, "Authenticator app, since %(date)s", date="").strip() in html
     assert gettext_in(app, "Logged in") in html
-    assert gettext_in(app, "Second way to log in added") in html
+    assert gettext_in(app, "Way to log in added") in html
     assert gettext_in(app, "still open") in html  # her login, on her browser
     with app.app_context():
         stored = db.session.get(Account, account_id)
@@ -149,6 +149,20 @@ def test_an_unconfirmed_customer_says_so(app, rasa):
     account_id = make_customer(app, "velzio", "naujas@example.lt")
     html = found(rasa.client.get(f"{CONSOLE}/velzio/customers/{account_id}"))
     assert gettext_in(app, "Unconfirmed") in html
+
+
+def test_an_account_being_deleted_and_a_deleted_one_say_so(app, rasa):
+    """The customer asked to delete it (within the grace period), then the
+    purge ran (webapp/privacy/deletion.py)."""
+    now = utcnow()
+    deleting = make_customer(app, "velzio", "greitai@example.lt", deletion_due_at=now)
+    deleted = make_customer(
+        app, "velzio", "deleted-1@deleted.invalid", deletion_due_at=now, deleted_at=now
+    )
+    html = found(rasa.client.get(f"{CONSOLE}/velzio/customers/{deleting}"))
+    assert gettext_in(app, "Being deleted") in html
+    html = found(rasa.client.get(f"{CONSOLE}/velzio/customers/{deleted}"))
+    assert gettext_in(app, "Deleted") in html and gettext_in(app, "Being deleted") not in html
 
 
 def test_staff_see_nothing_of_another_utility(app, rasa):

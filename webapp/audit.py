@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -46,13 +47,49 @@ EVENTS = (
     # Staff actions in the console (webapp/console): actor "staff:<id>", with a reason.
     "account_blocked",
     "account_unblocked",
-    "sessions_ended",
     "contracts_imported",
     "webhook_endpoint_added",
     "webhook_endpoint_removed",
     "webhook_test_sent",
     "webhook_retried",
 )
+
+# What the pages call each event, in the reader's language: the customer's
+# "download my data" page and the staff console's audit trail (an event
+# without a name here is shown by its code).
+EVENT_NAMES = {
+    "registered": _l("Registered"),
+    "registration_repeated": _l("Registered again with the same address"),
+    "confirmed": _l("Email address confirmed"),
+    "login_succeeded": _l("Logged in"),
+    "login_failed": _l("Failed login"),
+    "logout": _l("Logged out"),
+    "reset_requested": _l("Password reset asked for"),
+    "password_changed": _l("Password changed"),
+    "preferences_changed": _l("Choices changed"),
+    "details_changed": _l("Details changed"),
+    "confirmation_resent": _l("Confirmation email sent again"),
+    "factor_added": _l("Way to log in added"),
+    "factor_removed": _l("Way to log in removed"),
+    "recovery_codes_renewed": _l("New recovery codes made"),
+    "consent_granted": _l("Application allowed"),
+    "consent_revoked": _l("Application disconnected"),
+    "email_change_requested": _l("New email address asked for"),
+    "email_changed": _l("Email address changed"),
+    "sessions_ended": _l("Logged out everywhere"),
+    "account_secured": _l("Account secured"),
+    "deletion_requested": _l("Deletion asked for"),
+    "deletion_cancelled": _l("Deletion cancelled"),
+    "deleted": _l("Account deleted"),
+    "qa_mail_read": _l("Test email read through the QA mail API"),
+    "account_blocked": _l("Account blocked"),
+    "account_unblocked": _l("Account unblocked"),
+    "contracts_imported": _l("Contract registry imported"),
+    "webhook_endpoint_added": _l("Webhook endpoint added"),
+    "webhook_endpoint_removed": _l("Webhook endpoint removed"),
+    "webhook_test_sent": _l("Webhook test event sent"),
+    "webhook_retried": _l("Webhook delivery retried"),
+}
 
 
 def network_of(address: str | None) -> str | None:

@@ -126,7 +126,13 @@ def customer_of(tenant: Tenant, account_id: int) -> Account | None:
 
 
 def state_of(account: Account) -> str:
-    """ "blocked" (by staff), "unconfirmed" (the emailed link not used yet) or "active"."""
+    """ "deleted" (purged: webapp/privacy/deletion.py), "deleting" (asked for,
+    within the grace period), "blocked" (by staff), "unconfirmed" (the emailed
+    link not used yet) or "active"."""
+    if account.deleted_at is not None:
+        return "deleted"
+    if account.deletion_due_at is not None:
+        return "deleting"
     if account.blocked_at is not None:
         return "blocked"
     if account.email_confirmed_at is None:

@@ -1,12 +1,14 @@
 """What the console's pages call roles, states, actors and audit events, in
 the reader's language. An event without a name here is shown by its code
-(a new event reads as its code until it is named)."""
+(a new event reads as its code until it is named; the events' names are
+webapp/audit.py's EVENT_NAMES, which the customer's own data page reads too)."""
 
 from __future__ import annotations
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from ..audit import EVENT_NAMES
 from ..extensions import db
 from .models import Staff
 
@@ -15,36 +17,10 @@ STATE_NAMES = {
     "unconfirmed": _l("Unconfirmed"),
     "active": _l("Active"),
     "blocked": _l("Blocked"),
+    "deleting": _l("Being deleted"),
+    "deleted": _l("Deleted"),
 }
 ACTOR_NAMES = {"customer": _l("the customer"), "system": _l("the system")}
-EVENT_NAMES = {
-    "registered": _l("Registered"),
-    "registration_repeated": _l("Registered again with the same address"),
-    "confirmed": _l("Email confirmed"),
-    "login_succeeded": _l("Logged in"),
-    "login_failed": _l("Failed login"),
-    "logout": _l("Logged out"),
-    "reset_requested": _l("Asked to reset the password"),
-    "password_changed": _l("Password changed"),
-    "preferences_changed": _l("Choices changed"),
-    "details_changed": _l("Details changed"),
-    "confirmation_resent": _l("Confirmation email sent again"),
-    "factor_added": _l("Second way to log in added"),
-    "factor_removed": _l("Second way to log in removed"),
-    "recovery_codes_renewed": _l("New recovery codes made"),
-    "consent_granted": _l("Application allowed"),
-    "consent_revoked": _l("Application disconnected"),
-    "qa_mail_read": _l("Test email read through the QA mail API"),
-    # Staff actions (webapp/console/actions.py)
-    "account_blocked": _l("Account blocked"),
-    "account_unblocked": _l("Account unblocked"),
-    "sessions_ended": _l("Logged out everywhere"),
-    "contracts_imported": _l("Contract registry imported"),
-    "webhook_endpoint_added": _l("Webhook endpoint added"),
-    "webhook_endpoint_removed": _l("Webhook endpoint removed"),
-    "webhook_test_sent": _l("Webhook test event sent"),
-    "webhook_retried": _l("Webhook delivery retried"),
-}
 
 
 def actor_name(actor: str | None) -> str:

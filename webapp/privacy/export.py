@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -34,33 +33,6 @@ from .devices import describe
 
 # The audit events that record a change of the invoice, SMS or phone choices.
 PREFERENCE_EVENTS = ("preferences_changed", "details_changed")
-# How the page to read names the audit events (the JSON keeps their codes).
-EVENT_LABELS = {
-    "registered": _l("Registered"),
-    "registration_repeated": _l("Registration repeated"),
-    "confirmed": _l("Email address confirmed"),
-    "login_succeeded": _l("Logged in"),
-    "login_failed": _l("Failed login"),
-    "logout": _l("Logged out"),
-    "reset_requested": _l("Password reset asked for"),
-    "password_changed": _l("Password changed"),
-    "preferences_changed": _l("Invoice choices changed"),
-    "details_changed": _l("Details changed"),
-    "confirmation_resent": _l("Confirmation link sent again"),
-    "factor_added": _l("Way to log in added"),
-    "factor_removed": _l("Way to log in removed"),
-    "recovery_codes_renewed": _l("New recovery codes made"),
-    "consent_granted": _l("App allowed"),
-    "consent_revoked": _l("App disconnected"),
-    "email_change_requested": _l("New email address asked for"),
-    "email_changed": _l("Email address changed"),
-    "sessions_ended": _l("Logged out on other devices"),
-    "account_secured": _l("Account secured"),
-    "deletion_requested": _l("Deletion asked for"),
-    "deletion_cancelled": _l("Deletion cancelled"),
-    "deleted": _l("Account deleted"),
-    "qa_mail_read": _l("Test email read"),
-}
 
 
 def connected_apps(tenant: Tenant, account: Account) -> list[dict[str, Any]]:

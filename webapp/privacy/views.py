@@ -7,6 +7,7 @@ import json
 from flask import Response, abort, flash, g, redirect, session, url_for
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..accounts import SECURE_LINK_HOURS
 from ..auth.forms import LinkForm
 from ..auth.sessions import current_login, renew_session
@@ -30,7 +31,7 @@ from .deletion import (
 )
 from .devices import devices, end_other_session, end_other_sessions
 from .email_change import confirm_email_change, email_change_page, request_email_change
-from .export import EVENT_LABELS, collect
+from .export import collect
 from .forms import ChangeEmailForm, DeleteAccountForm
 
 # The WebAuthn challenge's purpose (factors/views.py keeps one per browser).
@@ -148,7 +149,7 @@ def download_json():
 def download_page():
     """The same data as a page to read (and print)."""
     data = collect(g.tenant, current_user)
-    response = render("privacy/export.html", data=data, labels=EVENT_LABELS)
+    response = render("privacy/export.html", data=data, labels=audit.EVENT_NAMES)
     response.headers["Cache-Control"] = "no-store"
     return response
 
