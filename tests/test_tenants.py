@@ -6,6 +6,7 @@ from sqlalchemy import event, select
 from support.apps import TENANTS_FILE
 from support.texts import gettext_in
 
+from webapp import deferred
 from webapp.extensions import db
 from webapp.models import Tenant
 
@@ -121,8 +122,10 @@ def test_tenant_pages_use_tenant_settings(client):
 
 def test_a_known_tenant_answers_without_asking_the_database(client, app):
     """Every tenant page needs its tenant: an instance keeps the row for
-    TENANT_CACHE_SECONDS, so a page that needs nothing else runs no query."""
-    assert client.get("/velzio/register").status_code == 200
+    TENANT_CACHE_SECONDS, so a page that needs nothing else runs no query.
+    (The login page: the registration page counts its view for the funnel,
+    a write after the answer, webapp/funnel.)"""
+    assert client.get("/velzio/").status_code == 200
     statements = []
 
     def record(connection, cursor, statement, *args):
@@ -132,7 +135,8 @@ def test_a_known_tenant_answers_without_asking_the_database(client, app):
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        response = client.get("/velzio/register")
+        response = client.get("/velzio/")
+        assert deferred.wait_idle()
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200
