@@ -47,8 +47,13 @@ serve: translations
 # The whole suite: unit, integration (SQLite, and PostgreSQL when
 # TEST_DATABASE_URL is set) and browser tests.
 # The bench extra too: tests/test_bench.py runs the benchmark's smoke run, peer included.
+# Two processes (TEST_WORKERS): most tests wait on a browser, a server or a
+# database, so two share two cores well; each file's tests stay in one process
+# (its module fixtures, the live servers, are made once). Every process has its
+# own SQLite file and PostgreSQL schema (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: translations $(VENV)/.bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: translations
 	$(BIN)/python -m pytest tests

@@ -5,7 +5,7 @@ tenant in a language, but for one value, the visitor's CSRF token. Rendering it
 (a dozen form-field macros, each with its translated texts and htmx attributes)
 is most of the page's server time (`make profile CASE=page`), so each instance
 keeps the rendered page for (template, tenant row and its version, language,
-path and query) with the token cut out, and puts this visitor's token back in.
+host, path and query) with the token cut out, and puts this visitor's token back in.
 
 Nothing personal is kept: only pages rendered for a visitor who is not logged
 in, has no flashed message waiting, is not in a frame (embed mode) and asked by
@@ -52,7 +52,16 @@ def blank_form_page(template: str, context: Callable[[], dict]) -> Response:
     token = form_token()
     if current_user.is_authenticated or FLASHES_KEY in session:
         return render(template, **context())
-    key = (template, tenant.id, tenant.updated_at, str(get_locale()), request.full_path)
+    # The host too: a page asked at an IP address says where passkeys work
+    # instead (templates/factors/_passkey_note.html).
+    key = (
+        template,
+        tenant.id,
+        tenant.updated_at,
+        str(get_locale()),
+        request.host,
+        request.full_path,
+    )
     pages: dict = current_app.extensions.setdefault("savitarna.pages", {})
     parts = pages.get(key)
     if parts is None:
