@@ -1,10 +1,10 @@
 """Issues #11 and #12 promise keyboard-only use. In Chromium at phone size,
 with Tab, Shift+Tab, typing, Enter and Space alone (the focus ring checked at
 every stop): a customer goes from the account page to "Security and privacy",
-reads the data page, asks for the account's deletion with the password, and
-cancels it from the banner; a staff member logs in to the console (email,
-password, code), searches, opens a customer and blocks then unblocks them,
-each with a reason."""
+logs another device out, downloads their data and reads it on its page, asks
+for the account's deletion with the password, and cancels it from the banner;
+a staff member logs in to the console (email, password, code), searches,
+opens a customer and blocks then unblocks them, each with a reason."""
 
 from __future__ import annotations
 
