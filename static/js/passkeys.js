@@ -97,11 +97,16 @@
   }
 
   var waiting = null; // the conditional (autofill) request of the login page
+  // Settles once that request has ended: the button's request starts after it,
+  // since Chromium refuses a second request while the first is still ending.
+  var settled = Promise.resolve();
 
   function run(form) {
     say(form, "");
     if (waiting) waiting.abort();
-    return options(form)
+    waiting = null;
+    return settled
+      .then(function () { return options(form); })
       .then(function (json) {
         var key = publicKey(json);
         if (form.dataset.passkey === "register") return navigator.credentials.create({ publicKey: key });
@@ -122,7 +127,7 @@
       if (!yes) return;
       waiting = new AbortController();
       var signal = waiting.signal;
-      options(form)
+      settled = options(form)
         .then(function (json) {
           return navigator.credentials.get({ publicKey: publicKey(json), mediation: "conditional", signal: signal });
         })
