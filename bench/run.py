@@ -94,6 +94,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="bare,check,page,loginpage",
         help="the cases of the PostgreSQL and Redis run",
     )
+    parser.add_argument(
+        "--side-cases",
+        default=",".join(SIDE_CASES),
+        help="the cases of the side-by-side run (bare is always measured)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="no first-visit measurement")
     parser.add_argument(
         "--database-url",
@@ -1041,8 +1046,10 @@ def main(argv: list[str] | None = None) -> int:
                 for case in contender.cases.values():
                     check_case(contender.base, case)
             print(f"side by side: {', '.join(c.name for c in side)}; 2 sync workers each, SQLite")
+            side_names = [n.strip() for n in args.side_cases.split(",") if n.strip()]
+            side_names = ["bare"] + [n for n in side_names if n != "bare"]
             side_rows = measure(
-                side, list(SIDE_CASES), levels, args.reps, args.duration, args.warmup, "sqlite"
+                side, side_names, levels, args.reps, args.duration, args.warmup, "sqlite"
             )
             for name in {c.name for c in side}:
                 add_ratios([r for r in side_rows if r["contender"] == name])

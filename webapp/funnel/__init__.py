@@ -13,6 +13,8 @@ from ..i18n import LANGUAGE_NAMES
 from .aggregates import CHANNEL_LABELS, LABELS, PATH, FunnelReport, report
 from .chart import chart_svg
 from .counting import (
+    TALLY,
+    Tally,
     channel,
     count_live_check,
     count_refused,
@@ -40,6 +42,7 @@ __all__ = [
 def init_app(app: Flask) -> None:
     """Count each request's steps after it (the page view, the live checks,
     the posts) and the steps after the form as their events are emitted."""
+    app.extensions[TALLY] = Tally(app, app.config["FUNNEL_FLUSH_SECONDS"])
     app.after_request(count_request)
     # What templates/funnel/_report.html draws with.
     app.jinja_env.globals.update(
