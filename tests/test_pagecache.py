@@ -2,8 +2,14 @@
 visitor's own CSRF token (webapp/pagecache.py): what a visitor sees and can do
 is the same as with a page rendered for them."""
 
-from support.apps import TENANTS_FILE
+import gzip
+
+import brotli
+import pytest
+from support.apps import TENANTS_FILE, base_config
 from support.forms import csrf_from, without_csrf
+
+from webapp import create_app
 
 VELZIO_INTRO = "Savitarnos paslaugomis galite naudotis, jeigu turite"
 
@@ -107,4 +113,55 @@ def test_a_login_page_with_an_email_in_it_is_never_kept(app, client):
     assert 'value="jonas@example.com"' in page(client, "/velzio/")
     assert "jonas@example.com" not in page(app.test_client(), "/velzio/")
     kept = app.extensions.get("savitarna.pages", {})
-    assert not [parts for parts in kept.values() if "@example.com" in "".join(parts)]
+    assert not [page for page in kept.values() if "@example.com" in "".join(page.parts)]
+
+
+@pytest.mark.parametrize("path", ["/velzio/register", "/elektrum/register", "/velzio/"])
+def test_the_kept_page_comes_gzipped_and_is_the_same_page(app, path):
+    """A kept page is gzipped once, in pieces around the token (two on the
+    login page): a browser unpacks the page with its visitor's own token,
+    the same as a rendered page compressed by Flask-Compress."""
+    browser = {"Accept-Encoding": "gzip, deflate, br, zstd", "Accept-Language": "lt"}
+    visitors = [app.test_client() for _ in range(3)]
+    answers = [visitor.get(path, headers=browser) for visitor in visitors]
+    pages = []
+    for answer in answers:
+        assert answer.status_code == 200
+        assert answer.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in answer.headers["Vary"]
+        assert answer.content_length == len(answer.get_data())
+        pages.append(gzip.decompress(answer.get_data()).decode())
+    app.config["PAGE_CACHE"] = False
+    rendered = visitors[0].get(path, headers=browser)
+    assert rendered.headers["Content-Encoding"] == "br"  # Flask-Compress's choice
+    fresh = brotli.decompress(rendered.get_data()).decode()
+    assert len({without_csrf(page) for page in [*pages, fresh]}) == 1
+    tokens = [csrf_from(page) for page in pages]
+    assert len(set(tokens)) == 3
+    answer = visitors[1].post(
+        f"{path.removesuffix('/')}/check/email" if "register" in path else path,
+        data={"csrf_token": tokens[1], "email": "someone@example.com", "password": "x"},
+        headers={"HX-Request": "true", "Accept-Language": "lt"} if "register" in path else {},
+    )
+    assert answer.status_code in (200, 422)  # checked or refused, never 400 (CSRF)
+
+
+def test_a_browser_that_takes_no_gzip_gets_the_page_as_flask_compress_gives_it(app):
+    client = app.test_client()
+    page(client)  # kept
+    plain = client.get("/velzio/register", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert 'name="csrf_token"' in plain.get_data(as_text=True)
+    refused = client.get("/velzio/register", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert refused.headers["Content-Encoding"] == "br"
+    assert 'name="csrf_token"' in brotli.decompress(refused.get_data()).decode()
+
+
+def test_with_compression_left_to_a_proxy_the_kept_page_goes_as_it_is(app, database, tmp_path):
+    """COMPRESS_RESPONSES=0: the reverse proxy compresses, so the app does not."""
+    proxied = create_app(base_config(tmp_path, database, COMPRESS_REGISTER=False))
+    client = proxied.test_client()
+    for _ in range(2):  # rendered and kept, then from the copy
+        answer = client.get("/velzio/register", headers={"Accept-Encoding": "gzip, br"})
+        assert answer.status_code == 200 and "Content-Encoding" not in answer.headers
+        assert 'name="csrf_token"' in answer.get_data(as_text=True)
