@@ -69,8 +69,8 @@ proc_name = "savitarna"
 control_socket_disable = True
 # The heartbeat file on a RAM disk where there is one (containers' /tmp may be
 # a slow overlay filesystem).
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+if os.path.isdir("/dev/shm"):  # noqa: S108 (a fixed RAM disk, not a temporary file)
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
 
 
 def post_worker_init(worker):

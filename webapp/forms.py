@@ -149,6 +149,11 @@ def normalize_email(value) -> str | None:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
+    return normal_form(result)
+
+
+def normal_form(result) -> str:
+    """`normalize_email`'s answer from email-validator's result."""
     return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
@@ -180,7 +185,9 @@ class Email:
         if not result.local_part.isascii() and not current_app.config["MAIL_SMTPUTF8"]:
             # The relay would refuse it (no SMTPUTF8): the confirmation would never go.
             raise StopValidation(message("EMAIL_LOCAL_ASCII"))
-        field.data = normalize_email(field.data)
+        # What normalize_email(field.data) gives, without validating it again
+        # (an address that passed has no space around it and no NUL).
+        field.data = normal_form(result)
 
 
 def password_problem(policy: PasswordPolicy, password: str) -> str | None:
