@@ -106,7 +106,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "TENANT_CACHE_SECONDS": float(os.environ.get("TENANT_CACHE_SECONDS", "10")),
         # How long an instance gathers funnel counts before it writes them in one
         # statement (webapp/funnel/counting.py). 0: as soon as a thread is free.
-        "FUNNEL_FLUSH_SECONDS": float(os.environ.get("FUNNEL_FLUSH_SECONDS", "1")),
+        "FUNNEL_FLUSH_SECONDS": float(
+            os.environ.get("FUNNEL_FLUSH_SECONDS", "0" if env == "testing" else "1")
+        ),
         # Static files: versioned names, pre-compressed, served by WhiteNoise
         # (webapp/assets.py). Development serves static/ as it is.
         "STATIC_VERSIONED": _flag("STATIC_VERSIONED", default=env != "development"),
