@@ -155,6 +155,28 @@ def test_production_cookies_are_secure(app, database, tmp_path, monkeypatch, cli
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_a_refused_live_check_leaves_the_session_cookie_alone(client, app):
+    """A live check from the page being left goes out after the submit's answer
+    has set a new session (a login rotates it), with that cookie of the moment,
+    and no token for it: its 400 must not set a cookie over the one the next
+    page sets, nor use up the notice that page shows (seen in the browser
+    tests: the account page's logout then answered 400)."""
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Slaptažodis išsaugotas.")]
+    stale = client.post(
+        "/velzio/password-rules",
+        data={"csrf_token": "from-the-page-before", "password": "Naujas456"},
+        headers={"HX-Request": "true", "HX-Target": "password-rules"},
+    )
+    assert stale.status_code == 400
+    assert "Set-Cookie" not in stale.headers
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [("success", "Slaptažodis išsaugotas.")]
+    # A whole page refused for its token still answers as before.
+    page = client.post("/velzio/register", data={"csrf_token": "stale"})
+    assert page.status_code == 400
+
+
 def test_an_expired_form_says_so_where_the_live_check_answers(client, app):
     """A live check or toggle sent from a page whose form has expired: the field's
     error line says to reload (htmx swaps 400 fragments); anything else swaps

@@ -182,6 +182,13 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
+        if wants_fragment():
+            # A live check sent from a page being left (its debounce fired
+            # after the submit, with the cookie of that moment) is refused here;
+            # its answer must not write that stale session back over the one
+            # the next page has set (which would refuse that page's forms too)
+            # nor use up the notice the next page shows (webapp/embed/sessions.py).
+            g.keep_session_cookie = True
         return page_or_error_line(400, "errors/expired.html", "errors/_expired.html")
 
     @app.errorhandler(429)

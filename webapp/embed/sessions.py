@@ -24,6 +24,8 @@ class FrameSessionInterface(SecureCookieSessionInterface):
     def should_set_cookie(self, app, session) -> bool:
         from ..auth.sessions import PENDING_KEY
 
+        if g.get("keep_session_cookie"):
+            return False  # a refused background request (webapp/__init__.py, csrf_failed)
         anonymous = "_user_id" not in session and PENDING_KEY not in session
         if g.get("embed") and anonymous and self.get_cookie_name(app) not in request.cookies:
             return False
