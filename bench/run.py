@@ -410,6 +410,13 @@ def cases(cookie: str, token: str, login_email: str, run: str) -> list[Case]:
     ]
 
 
+def case_names(text: str) -> list[str]:
+    """The cases a comma-separated option names, the bare endpoint first
+    (every ratio is taken to it)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return ["bare"] + [name for name in names if name != "bare"]
+
+
 def check_case(base: str, case: Case) -> None:
     """One request before the load, so a broken case fails loudly, not as a table
     of errors."""
@@ -1046,8 +1053,7 @@ def main(argv: list[str] | None = None) -> int:
                 for case in contender.cases.values():
                     check_case(contender.base, case)
             print(f"side by side: {', '.join(c.name for c in side)}; 2 sync workers each, SQLite")
-            side_names = [n.strip() for n in args.side_cases.split(",") if n.strip()]
-            side_names = ["bare"] + [n for n in side_names if n != "bare"]
+            side_names = case_names(args.side_cases)
             side_rows = measure(
                 side, side_names, levels, args.reps, args.duration, args.warmup, "sqlite"
             )
@@ -1071,9 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
             contender.name = name
             production.append(contender)
         workers = gunicorn_settings(workdir / "gunicorn-ours.log")
-        names = [n.strip() for n in args.production_cases.split(",") if n.strip()]
-        if "bare" not in names:
-            names.insert(0, "bare")
+        names = case_names(args.production_cases)
         for contender in production:
             for name in names:
                 check_case(contender.base, contender.cases[name])

@@ -83,8 +83,9 @@ PENDING = "funnel_pending"
 
 
 def upsert(rows: Iterable[dict]):
-    """One INSERT … ON CONFLICT DO UPDATE for `rows` (each a KEY mapping): a
-    new row starts at 1, an existing one grows by 1."""
+    """One INSERT … ON CONFLICT DO UPDATE for `rows` (each a KEY mapping, with
+    its `count`, 1 when it has none): a new row starts at its count, an existing
+    one grows by it."""
     values = [{"field": "", "count": 1, **row} for row in rows]
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = insert(FunnelDay).values(values)
@@ -141,7 +142,7 @@ def count_request(response):
         if _is_page_view(response):
             steps.append(("page_view", ""))
         if steps and "tenant" in g and not _from_a_robot():
-            _write_after(g.tenant.id, steps, channel(), language())
+            _tally(g.tenant.id, steps, channel(), language())
     except Exception:  # the page goes out whatever the count does
         current_app.logger.exception("funnel count not scheduled")
     return response
@@ -162,7 +163,8 @@ def _from_a_robot() -> bool:
     return bool(BOT_RE.search(request.user_agent.string or ""))
 
 
-def _write_after(tenant_id: int, steps: list[tuple[str, str]], channel: str, language: str):
+def _tally(tenant_id: int, steps: list[tuple[str, str]], channel: str, language: str):
+    """Add this request's steps to the instance's tally (written by Tally)."""
     day = utcnow().date()
     tally(current_app).add(
         (tenant_id, day, channel, language, step, field) for step, field in set(steps)
