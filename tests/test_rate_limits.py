@@ -78,6 +78,26 @@ def test_registration_per_address_limit(client, app):
     assert submit(client, "/velzio/register", data).status_code == 429
 
 
+def test_a_limit_counts_the_methods_it_names_only(client, app):
+    """The registration page's limits count its POSTs: its GETs are never
+    counted nor refused, before or after the POSTs are. The console's page
+    limit names no method: its pages' GETs are counted and refused past it."""
+    app.config["RATELIMIT_REGISTER_IP"] = "2 per hour"
+    for _ in range(5):
+        assert client.get("/velzio/register").status_code == 200
+    for n in range(2):
+        data = {**VELZIO_OK, "email": f"person{n}@example.com"}
+        assert submit(client, "/velzio/register", data).status_code == 303
+    refused = submit(client, "/velzio/register", {**VELZIO_OK, "email": "person9@example.com"})
+    assert refused.status_code == 429
+    assert client.get("/velzio/register").status_code == 200
+
+    app.config["RATELIMIT_CONSOLE_PAGE_IP"] = "3 per minute"
+    for _ in range(3):
+        assert client.get("/console/").status_code == 303  # to the console's login
+    assert client.get("/console/").status_code == 429
+
+
 def test_contract_lookups_are_limited(client, app):
     app.config["RATELIMIT_CONTRACT_IP"] = "2 per 10 minutes"
     page = client.get("/elektrum/register").get_data(as_text=True)
