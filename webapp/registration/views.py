@@ -135,8 +135,11 @@ def _submission(form, data: dict) -> str:
 def check_field(field: str):
     """Live check of one field (htmx): its error message, 422 when there is one.
 
-    Never says whether an email is registered: the email check is syntax only."""
-    form = _form()
+    Never says whether an email is registered: the email check is syntax only.
+    The form has no token field: the request's token was checked before the
+    view (embed.protect_posts), and the answer shows none, so making one for it
+    (a signature) was work for nothing."""
+    form = registration_form(current_settings(), meta={"csrf": False})
     if field not in form._fields or field == "csrf_token":
         abort(404)
     ok = validate_field(form, field)
