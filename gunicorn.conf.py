@@ -37,6 +37,18 @@ workers = _int("WEB_CONCURRENCY", _cpus())
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)
 
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel
+# spreads new connections over them. On one shared socket whichever worker was
+# quickest to accept took them, and a keep-alive connection stays in the worker
+# that took it: of 32 connections opened at once (a proxy's pool, a load test),
+# one worker often held 24 to all 32 while the other core idled (/healthz at 32
+# clients: 1,100 to 2,900 requests a second from one run to the next; 3,100 to
+# 3,500 with this; README, "Benchmark"). When a worker stops (a reload, a
+# restart) the connections waiting on its socket are reset unless the kernel
+# moves them to another worker: set net.ipv4.tcp_migrate_req=1 (Linux 5.14+).
+# GUNICORN_REUSE_PORT=0 goes back to one shared socket.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1").strip().lower() not in {"0", "false", "no"}
+
 # A request that takes longer than this is stuck: the worker is restarted.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM (a deploy, a scale-in) requests in flight get this long to finish.

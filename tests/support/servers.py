@@ -182,6 +182,21 @@ def _spawn(name: str, command: list[str], env: dict, log_dir: Path, url: str | N
     return Process(name, popen, log, url)
 
 
+def gunicorn_command(port: int, app: str, *options: str) -> list[str]:
+    """gunicorn with the project's gunicorn.conf.py, serving `app` on `port`."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        *options,
+        app,
+    ]
+
+
 def start_gunicorn(
     name: str,
     env: dict,
@@ -194,17 +209,7 @@ def start_gunicorn(
     https://localhost:port (the certificate's name)."""
     port = port or free_port()
     tls_options = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])] if tls else []
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(PROJECT_ROOT / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        *tls_options,
-        "wsgi:app",
-    ]
+    command = gunicorn_command(port, "wsgi:app", *tls_options)
     if not tls:
         return _spawn(name, command, env, log_dir, f"http://127.0.0.1:{port}")
     process = _spawn(name, command, env, log_dir, f"https://localhost:{port}")
