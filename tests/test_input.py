@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import time
 import uuid
@@ -34,6 +35,29 @@ def browser(app, address: str = "127.0.0.1"):
 
 def token(client, page: str) -> str:
     return csrf_from(client.get(page, headers={"Accept-Language": "lt"}).get_data(as_text=True))
+
+
+def test_an_id_no_database_holds_is_not_found(client, app):
+    """Every URL with a row's id (`<int:...>`), asked with a larger id than a
+    column holds, by its own method: 404, as for an id with no row (SQLite
+    refused such a number as a parameter: a 500 on the mailbox's pages)."""
+    huge = "99999999999999999999"
+    asked = []
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if conv.regex == r"\d+"]
+        if not ints:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            value = huge if name in ints else "velzio"
+            path = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, path)
+        method = "GET" if "GET" in rule.methods else "POST"
+        answer = client.open(path, method=method)
+        asked.append(rule.endpoint)
+        assert answer.status_code == 404, (path, answer.status_code)
+    # The customers' pages (passkeys, apps, sessions), the mailboxes, the console.
+    assert {"factors.rename", "mailbox.show", "qa_mail.message"} <= set(asked)
+    assert any(endpoint.startswith("console.") for endpoint in asked)
 
 
 # --- Row 2: only form bodies ------------------------------------------------------

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTALLED, PROJECT_ROOT, RESOURCE_ROOT, load_config
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+from .routing import RowId
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(RESOURCE_ROOT / "static"),
     )
     app.config.update(load_config(Path(app.instance_path), config))
+    app.url_map.converters["int"] = RowId  # before the routes that use it
     register_middleware(app)
     register_extensions(app)
     register_blueprints(app)

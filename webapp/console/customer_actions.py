@@ -106,19 +106,6 @@ def action_panel(tenant: Tenant, account: Account, posted: str | None = None) ->
     )
 
 
-# The largest id a database column holds (a BIGINT): a larger one in a URL is
-# no row of ours, and SQLite would refuse it as a parameter.
-MAX_ID = 2**63 - 1
-
-
-@bp.url_value_preprocessor
-def ids_in_range(endpoint: str | None, values: dict | None) -> None:
-    """Every console URL's id (account_id, endpoint_id ...): 404 when out of range."""
-    for name, value in (values or {}).items():
-        if name.endswith("_id") and isinstance(value, int) and value > MAX_ID:
-            abort(404)
-
-
 @bp.context_processor
 def action_context() -> dict:
     return {"action_panel": action_panel, "action_buttons": ACTIONS, "has_role": has_role}
