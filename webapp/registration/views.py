@@ -140,7 +140,7 @@ def check_field(field: str):
     view (embed.protect_posts), and the answer shows none, so making one for it
     (a signature) was work for nothing."""
     form = registration_form(current_settings(), meta={"csrf": False})
-    if field not in form._fields or field == "csrf_token":
+    if field not in form._fields:
         abort(404)
     ok = validate_field(form, field)
     return render(
